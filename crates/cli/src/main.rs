@@ -1,1 +1,117 @@
-fn main() {}
+//! `chainhound`: the command-line front end. Glue only: it parses flags,
+//! sets up logging and progress bars, calls the library crates, and prints
+//! results for people or, with `--json`, for machines.
+
+mod fmt;
+mod ingest;
+mod progress;
+mod query;
+// mod sim;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// ChainHound: blockchain intelligence you can run yourself.
+#[derive(Parser, Debug)]
+#[command(name = "chainhound", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The store directory.
+    #[arg(
+        long,
+        global = true,
+        env = "CHAINHOUND_DATA",
+        default_value = "./chainhound-data"
+    )]
+    data: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars or summaries on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// More log output (-v info, -vv debug).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Read a chain into the store.
+    #[command(subcommand)]
+    Ingest(ingest::IngestCmd),
+    /// Show a block by height or hash.
+    Block(query::BlockArgs),
+    /// Show a transaction: inputs with what they spend, outputs with their spenders, fee.
+    Tx(query::TxArgs),
+    /// Show an address: balance, totals, first/last seen, its transactions.
+    Address(query::AddressArgs),
+    /// Summarize the store: tip, row counts, bytes per column.
+    Stats,
+    /// Write a simulated economy with a laundering incident as blk files plus ground truth.
+    // Simulate(sim::SimulateArgs),
+    /// Simulate a small incident, ingest it and show what an analyst looks at first.
+    // Demo(sim::DemoArgs),
+    /// Print every stored fact as text (for comparing stores).
+    #[command(hide = true)]
+    Dump,
+}
+
+/// Options every command sees.
+pub struct Ctx {
+    pub data: PathBuf,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Ctx {
+    /// The Bitcoin store inside the data directory.
+    pub fn btc_dir(&self) -> PathBuf {
+        self.data.join("btc")
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let ctx = Ctx {
+        data: cli.data,
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    if let Err(e) = run(&ctx, cli.cmd) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(ctx: &Ctx, cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Ingest(c) => ingest::run(ctx, c),
+        Cmd::Block(a) => query::block(ctx, a),
+        Cmd::Tx(a) => query::tx(ctx, a),
+        Cmd::Address(a) => query::address(ctx, a),
+        Cmd::Stats => query::stats(ctx),
+        Cmd::Dump => query::dump(ctx),
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("CHAINHOUND_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

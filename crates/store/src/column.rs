@@ -52,7 +52,12 @@ impl<T: Pod> Column<T> {
     pub(crate) fn open(dir: &Path, name: &str, len: usize, writable: bool) -> Result<Column<T>> {
         let path = dir.join(format!("{name}.col"));
         let file = if writable {
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
         } else {
             File::open(&path)
         }
@@ -86,7 +91,10 @@ impl<T: Pod> Column<T> {
             // SAFETY: the store directory is locked for one writer; other
             // processes only read below the committed lengths, and files are
             // never truncated.
-            Map::Rw(unsafe { MmapMut::map_mut(&self.file) }.map_err(|e| StoreError::io(&self.path, e))?)
+            Map::Rw(
+                unsafe { MmapMut::map_mut(&self.file) }
+                    .map_err(|e| StoreError::io(&self.path, e))?,
+            )
         } else {
             // SAFETY: as above; readers never look past the manifest's lengths.
             Map::Ro(unsafe { Mmap::map(&self.file) }.map_err(|e| StoreError::io(&self.path, e))?)
@@ -127,7 +135,10 @@ impl<T: Pod> Column<T> {
     fn rw(&mut self) -> &mut MmapMut {
         match &mut self.map {
             Map::Rw(m) => m,
-            _ => panic!("column {} written through a read-only handle", self.path.display()),
+            _ => panic!(
+                "column {} written through a read-only handle",
+                self.path.display()
+            ),
         }
     }
 
@@ -139,7 +150,9 @@ impl<T: Pod> Column<T> {
         }
         let grown = (have + have / 2).max(need);
         let new_size = grown.div_ceil(GROW_STEP) * GROW_STEP;
-        self.file.set_len(new_size).map_err(|e| StoreError::io(&self.path, e))?;
+        self.file
+            .set_len(new_size)
+            .map_err(|e| StoreError::io(&self.path, e))?;
         self.remap(new_size)?;
         self.grew = true;
         Ok(())
@@ -182,7 +195,9 @@ impl<T: Pod> Column<T> {
             m.flush().map_err(|e| StoreError::io(&self.path, e))?;
         }
         if self.grew {
-            self.file.sync_all().map_err(|e| StoreError::io(&self.path, e))?;
+            self.file
+                .sync_all()
+                .map_err(|e| StoreError::io(&self.path, e))?;
             self.grew = false;
         }
         self.dirty = false;

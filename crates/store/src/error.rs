@@ -60,11 +60,17 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
-        StoreError::Io { path: path.into(), source }
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn corrupt(path: impl Into<PathBuf>, what: impl Into<String>) -> StoreError {
-        StoreError::Corrupt { path: path.into(), what: what.into() }
+        StoreError::Corrupt {
+            path: path.into(),
+            what: what.into(),
+        }
     }
 }
 

@@ -26,7 +26,12 @@ fn file_name(name: &str, gen: u32) -> String {
 }
 
 impl HashTable {
-    pub(crate) fn open(dir: &Path, name: &'static str, meta: TableMeta, writable: bool) -> Result<HashTable> {
+    pub(crate) fn open(
+        dir: &Path,
+        name: &'static str,
+        meta: TableMeta,
+        writable: bool,
+    ) -> Result<HashTable> {
         let n = 1usize << meta.log2_slots;
         let fname = file_name(name, meta.gen);
         let path = dir.join(format!("{fname}.col"));
@@ -34,7 +39,12 @@ impl HashTable {
             create_zeroed(&path, n)?;
         }
         let slots = Column::open(dir, &fname, n, writable)?;
-        Ok(HashTable { name, meta, slots, mask: (n as u64) - 1 })
+        Ok(HashTable {
+            name,
+            meta,
+            slots,
+            mask: (n as u64) - 1,
+        })
     }
 
     pub(crate) fn path(dir: &Path, name: &str, gen: u32) -> PathBuf {
@@ -93,7 +103,10 @@ impl HashTable {
         while (entries * 10) >= (1u64 << log2) * 5 {
             log2 += 1;
         }
-        let meta = TableMeta { gen: self.meta.gen + 1, log2_slots: log2 };
+        let meta = TableMeta {
+            gen: self.meta.gen + 1,
+            log2_slots: log2,
+        };
         let path = HashTable::path(dir, self.name, meta.gen);
         if path.exists() {
             std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -119,7 +132,8 @@ fn create_zeroed(path: &Path, n: usize) -> Result<()> {
         .truncate(true)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
-    f.set_len((n * 4) as u64).map_err(|e| StoreError::io(path, e))?;
+    f.set_len((n * 4) as u64)
+        .map_err(|e| StoreError::io(path, e))?;
     f.sync_all().map_err(|e| StoreError::io(path, e))
 }
 
@@ -138,7 +152,16 @@ mod tests {
     #[test]
     fn insert_probe_rebuild() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = HashTable::open(dir.path(), "t", TableMeta { gen: 0, log2_slots: 4 }, true).unwrap();
+        let mut t = HashTable::open(
+            dir.path(),
+            "t",
+            TableMeta {
+                gen: 0,
+                log2_slots: 4,
+            },
+            true,
+        )
+        .unwrap();
         // keys are the ids themselves; every id hashes to the same few slots
         for id in 0..8u32 {
             t.insert(mix(u64::from(id % 3)), id);

@@ -60,7 +60,10 @@ impl Journal {
             return Ok(None);
         }
         let entries = (0..n).map(|_| (r.u32(), r.u32())).collect();
-        Ok(Some(Journal { generation, entries }))
+        Ok(Some(Journal {
+            generation,
+            entries,
+        }))
     }
 
     pub(crate) fn remove(dir: &Path) -> Result<()> {
@@ -80,7 +83,10 @@ mod tests {
     #[test]
     fn round_trip_and_torn_write() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal { generation: 9, entries: vec![(1, 2), (3, u32::MAX)] };
+        let j = Journal {
+            generation: 9,
+            entries: vec![(1, 2), (3, u32::MAX)],
+        };
         j.write(dir.path()).unwrap();
         assert_eq!(Journal::read(dir.path()).unwrap(), Some(j));
         let path = dir.path().join(JOURNAL);

@@ -60,8 +60,14 @@ impl Manifest {
             network_magic,
             base_height,
             counts: Counts::default(),
-            tx_table: TableMeta { gen: 0, log2_slots: 16 },
-            addr_table: TableMeta { gen: 0, log2_slots: 16 },
+            tx_table: TableMeta {
+                gen: 0,
+                log2_slots: 16,
+            },
+            addr_table: TableMeta {
+                gen: 0,
+                log2_slots: 16,
+            },
         }
     }
 
@@ -73,7 +79,15 @@ impl Manifest {
         b.extend_from_slice(&self.network_magic);
         b.extend_from_slice(&self.base_height.to_le_bytes());
         let c = &self.counts;
-        for v in [c.blocks, c.txs, c.inputs, c.outputs, c.addrs, c.value_exts, c.unresolved] {
+        for v in [
+            c.blocks,
+            c.txs,
+            c.inputs,
+            c.outputs,
+            c.addrs,
+            c.value_exts,
+            c.unresolved,
+        ] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         for t in [self.tx_table, self.addr_table] {
@@ -116,9 +130,22 @@ impl Manifest {
             value_exts: r.u32(),
             unresolved: r.u32(),
         };
-        let tx_table = TableMeta { gen: r.u32(), log2_slots: r.u32() };
-        let addr_table = TableMeta { gen: r.u32(), log2_slots: r.u32() };
-        Ok(Manifest { generation, network_magic, base_height, counts, tx_table, addr_table })
+        let tx_table = TableMeta {
+            gen: r.u32(),
+            log2_slots: r.u32(),
+        };
+        let addr_table = TableMeta {
+            gen: r.u32(),
+            log2_slots: r.u32(),
+        };
+        Ok(Manifest {
+            generation,
+            network_magic,
+            base_height,
+            counts,
+            tx_table,
+            addr_table,
+        })
     }
 
     pub(crate) fn load(dir: &Path) -> Result<Manifest> {
@@ -164,7 +191,9 @@ pub(crate) struct Reader<'a> {
 
 impl Reader<'_> {
     pub(crate) fn take4(&mut self) -> [u8; 4] {
-        let v = self.b[self.at..self.at + 4].try_into().expect("length checked by caller");
+        let v = self.b[self.at..self.at + 4]
+            .try_into()
+            .expect("length checked by caller");
         self.at += 4;
         v
     }
@@ -172,7 +201,9 @@ impl Reader<'_> {
         u32::from_le_bytes(self.take4())
     }
     pub(crate) fn u64(&mut self) -> u64 {
-        let v = self.b[self.at..self.at + 8].try_into().expect("length checked by caller");
+        let v = self.b[self.at..self.at + 8]
+            .try_into()
+            .expect("length checked by caller");
         self.at += 8;
         u64::from_le_bytes(v)
     }
@@ -201,6 +232,9 @@ mod tests {
     #[test]
     fn missing_store_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(Manifest::load(dir.path()), Err(StoreError::Missing(_))));
+        assert!(matches!(
+            Manifest::load(dir.path()),
+            Err(StoreError::Missing(_))
+        ));
     }
 }

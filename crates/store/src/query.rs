@@ -54,7 +54,10 @@ impl Store {
 
     /// Sum of the outputs of transaction `num`.
     pub fn tx_output_total(&self, num: TxNum) -> Sats {
-        self.tx(num).outputs.map(|o| self.output_value(OutputId(o))).sum()
+        self.tx(num)
+            .outputs
+            .map(|o| self.output_value(OutputId(o)))
+            .sum()
     }
 
     /// Every transaction touching `addr`, newest first, with its effect.
@@ -62,10 +65,18 @@ impl Store {
         let mut rows: Vec<AddrTx> = Vec::new();
         for o in self.addr_outputs(addr) {
             let info = self.output(o);
-            rows.push(AddrTx { tx: info.tx, received: info.value, spent: Sats::ZERO });
+            rows.push(AddrTx {
+                tx: info.tx,
+                received: info.value,
+                spent: Sats::ZERO,
+            });
             if let Some(i) = info.spent_by {
                 let tx = self.input(i).tx;
-                rows.push(AddrTx { tx, received: Sats::ZERO, spent: info.value });
+                rows.push(AddrTx {
+                    tx,
+                    received: Sats::ZERO,
+                    spent: info.value,
+                });
             }
         }
         rows.sort_unstable_by(|a, b| b.tx.cmp(&a.tx));

@@ -122,7 +122,12 @@ impl Store {
                 undo_heads.extend(j.entries);
             }
         }
-        Ok(Store { dir: dir.to_path_buf(), m, t, undo_heads })
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            m,
+            t,
+            undo_heads,
+        })
     }
 
     /// The directory.
@@ -179,7 +184,12 @@ impl Store {
     /// The block with this hash (a scan of the hash column: a few ms per
     /// million blocks).
     pub fn block_by_hash(&self, hash: &Hash32) -> Option<BlockInfo> {
-        let i = self.t.blk_hash.as_slice().iter().position(|h| *h == hash.0)?;
+        let i = self
+            .t
+            .blk_hash
+            .as_slice()
+            .iter()
+            .position(|h| *h == hash.0)?;
         self.block(BlockHeight(self.m.base_height + i as u32))
     }
 
@@ -222,12 +232,20 @@ impl Store {
                         txid: Hash32(self.t.unres_txid.get(r)),
                         vout: self.t.unres_vout.get(r),
                     },
-                    Err(_) => Funding::Unresolved { txid: Hash32::default(), vout: u32::MAX },
+                    Err(_) => Funding::Unresolved {
+                        txid: Hash32::default(),
+                        vout: u32::MAX,
+                    },
                 }
             }
             o => Funding::Output(OutputId(o)),
         };
-        InputInfo { id, tx: TxNum(tx), vin, funding }
+        InputInfo {
+            id,
+            tx: TxNum(tx),
+            vin,
+            funding,
+        }
     }
 
     /// Output `id`.

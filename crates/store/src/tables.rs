@@ -162,8 +162,12 @@ impl Tables {
     }
 
     pub(crate) fn addr_key(&self, a: u32) -> AddrKey {
-        let kind = AddrKind::from_u8(self.addr_kind.get(a as usize)).unwrap_or(AddrKind::NonStandard);
-        AddrKey { kind, payload: self.addr_payload.get(a as usize) }
+        let kind =
+            AddrKind::from_u8(self.addr_kind.get(a as usize)).unwrap_or(AddrKind::NonStandard);
+        AddrKey {
+            kind,
+            payload: self.addr_payload.get(a as usize),
+        }
     }
 
     #[inline]

@@ -34,7 +34,12 @@ struct ChainGen {
 
 impl ChainGen {
     fn new(seed: u64, tag: u64) -> ChainGen {
-        ChainGen { rng: seed | 1, utxos: Vec::new(), next_tx: 0, tag }
+        ChainGen {
+            rng: seed | 1,
+            utxos: Vec::new(),
+            next_tx: 0,
+            tag,
+        }
     }
     fn rand(&mut self) -> u64 {
         self.rng ^= self.rng << 13;
@@ -44,19 +49,31 @@ impl ChainGen {
     }
     fn addr(&mut self) -> AddrKey {
         let n = self.rand() % 23;
-        let kind = [AddrKind::PubkeyHash, AddrKind::WitnessPubkeyHash, AddrKind::Taproot, AddrKind::OpReturn]
-            [(n % 4) as usize];
+        let kind = [
+            AddrKind::PubkeyHash,
+            AddrKind::WitnessPubkeyHash,
+            AddrKind::Taproot,
+            AddrKind::OpReturn,
+        ][(n % 4) as usize];
         AddrKey::new(kind, &h(99, n).0[..20])
     }
     fn block(&mut self, prev: Hash32, height: u64) -> Block {
-        let mut b = Block { hash: h(self.tag, height), size: 1000, ..Block::default() };
+        let mut b = Block {
+            hash: h(self.tag, height),
+            size: 1000,
+            ..Block::default()
+        };
         b.header[4..36].copy_from_slice(&prev.0);
         let n_txs = 1 + self.rand() % 5;
         for i in 0..n_txs {
             let txid = h(self.tag + 1, self.next_tx);
             self.next_tx += 1;
             let mut total = 0u64;
-            let n_in = if i == 0 { 1 } else { (1 + self.rand() % 3).min(self.utxos.len() as u64) };
+            let n_in = if i == 0 {
+                1
+            } else {
+                (1 + self.rand() % 3).min(self.utxos.len() as u64)
+            };
             if i == 0 || n_in == 0 {
                 b.inputs.push(Input::Coinbase);
                 total = 50 * 100_000_000 + self.rand() % 7_000_000_000;
@@ -68,7 +85,10 @@ impl ChainGen {
                     total += val;
                 }
                 if self.rand() % 5 == 0 {
-                    b.inputs.push(Input::Spend { txid: h(7777, self.rand()), vout: 3 });
+                    b.inputs.push(Input::Spend {
+                        txid: h(7777, self.rand()),
+                        vout: 3,
+                    });
                 }
             }
             let n_out = 1 + self.rand() % 3;
@@ -76,11 +96,23 @@ impl ChainGen {
                 let val = if v + 1 == n_out { total } else { total / 2 };
                 total -= val;
                 let addr = self.addr();
-                b.outputs.push(Output { value: Sats(val), addr });
+                b.outputs.push(Output {
+                    value: Sats(val),
+                    addr,
+                });
                 self.utxos.push((txid, v as u32, val));
             }
-            let n_inputs = (b.inputs.len() - b.txs.iter().map(|t| t.n_inputs as usize).sum::<usize>()) as u32;
-            b.txs.push(Tx { txid, version: 2, lock_time: 0, size: 200, weight: 800, n_inputs, n_outputs: n_out as u32 });
+            let n_inputs =
+                (b.inputs.len() - b.txs.iter().map(|t| t.n_inputs as usize).sum::<usize>()) as u32;
+            b.txs.push(Tx {
+                txid,
+                version: 2,
+                lock_time: 0,
+                size: 200,
+                weight: 800,
+                n_inputs,
+                n_outputs: n_out as u32,
+            });
         }
         b
     }
@@ -92,11 +124,21 @@ pub(crate) fn dump(s: &Store) -> String {
     let c = s.counts();
     for hgt in 0..c.blocks {
         let b = s.block(BlockHeight(s.base_height() + hgt)).unwrap();
-        out += &format!("block {} {} txs {:?} work {}\n", b.height, b.hash, b.txs, b.chain_work);
+        out += &format!(
+            "block {} {} txs {:?} work {}\n",
+            b.height, b.hash, b.txs, b.chain_work
+        );
     }
     for t in 0..c.txs {
         let tx = s.tx(TxNum(t));
-        out += &format!("tx {} {} h{} i{} fee {:?}\n", t, tx.txid, tx.height, tx.index, s.tx_fee(TxNum(t)));
+        out += &format!(
+            "tx {} {} h{} i{} fee {:?}\n",
+            t,
+            tx.txid,
+            tx.height,
+            tx.index,
+            s.tx_fee(TxNum(t))
+        );
         for i in tx.inputs.clone() {
             out += &format!("  in {:?}\n", s.input(InputId(i)));
         }
@@ -109,7 +151,12 @@ pub(crate) fn dump(s: &Store) -> String {
         let key = s.addr_key(AddrId(a));
         assert_eq!(s.addr_id(&key), Some(AddrId(a)));
         let outs: Vec<_> = s.addr_outputs(AddrId(a)).collect();
-        out += &format!("addr {a} {:?} {:?} {:?}\n", key.kind, outs, s.addr_summary(AddrId(a)));
+        out += &format!(
+            "addr {a} {:?} {:?} {:?}\n",
+            key.kind,
+            outs,
+            s.addr_summary(AddrId(a))
+        );
     }
     out += &format!("sum {}\n", s.sum_output_values());
     out
@@ -118,7 +165,15 @@ pub(crate) fn dump(s: &Store) -> String {
 fn build(dir: &Path, blocks: &[Block], commit_every: usize) -> String {
     let mut w = StoreWriter::open(dir, MAGIC, "regtest").unwrap();
     for (i, b) in blocks.iter().enumerate() {
-        w.append_block(b, SourceLoc { file: 0, offset: i as u64 }, 1).unwrap();
+        w.append_block(
+            b,
+            SourceLoc {
+                file: 0,
+                offset: i as u64,
+            },
+            1,
+        )
+        .unwrap();
         if (i + 1) % commit_every == 0 {
             w.commit().unwrap();
         }
@@ -128,7 +183,14 @@ fn build(dir: &Path, blocks: &[Block], commit_every: usize) -> String {
     dump(&Store::open(dir).unwrap())
 }
 
-fn chain(seed: u64, tag: u64, n: usize, prev: Hash32, start: u64, g: Option<ChainGen>) -> (Vec<Block>, ChainGen) {
+fn chain(
+    seed: u64,
+    tag: u64,
+    n: usize,
+    prev: Hash32,
+    start: u64,
+    g: Option<ChainGen>,
+) -> (Vec<Block>, ChainGen) {
     let mut g = g.unwrap_or_else(|| ChainGen::new(seed, tag));
     g.tag = tag;
     let mut prev = prev;
@@ -162,7 +224,10 @@ fn links_values_and_addresses() {
                     Input::Coinbase => Funding::Coinbase,
                     Input::Spend { txid, vout } => match by_txid.get(txid) {
                         Some(&(first, n)) if *vout < n => Funding::Output(OutputId(first + vout)),
-                        _ => Funding::Unresolved { txid: *txid, vout: *vout },
+                        _ => Funding::Unresolved {
+                            txid: *txid,
+                            vout: *vout,
+                        },
                     },
                 };
                 assert_eq!(s.input(InputId(i_num)).funding, want);
@@ -185,15 +250,22 @@ fn links_values_and_addresses() {
     assert_eq!(s.counts().txs, t_num);
     assert_eq!(s.sum_output_values(), expect_sum);
     assert!(s.counts().value_exts >= 1);
-    assert!(s.counts().unresolved >= 1, "the generator spends some unknown outpoints");
-    assert_eq!(s.block_by_hash(&blocks[29].hash).unwrap().height, BlockHeight(29));
+    assert!(
+        s.counts().unresolved >= 1,
+        "the generator spends some unknown outpoints"
+    );
+    assert_eq!(
+        s.block_by_hash(&blocks[29].hash).unwrap().height,
+        BlockHeight(29)
+    );
     // balances add up to the unspent total
     let unspent: u128 = (0..s.counts().outputs)
         .filter(|&o| s.spender(OutputId(o)).is_none())
         .map(|o| u128::from(s.output_value(OutputId(o)).0))
         .sum();
-    let balances: u128 =
-        (0..s.counts().addrs).map(|a| u128::from(s.addr_summary(AddrId(a)).balance.0)).sum();
+    let balances: u128 = (0..s.counts().addrs)
+        .map(|a| u128::from(s.addr_summary(AddrId(a)).balance.0))
+        .sum();
     assert_eq!(unspent, balances);
     // commit cadence does not change answers
     let dir2 = tempfile::tempdir().unwrap();
@@ -210,11 +282,27 @@ fn uncommitted_rows_vanish_and_resume_is_identical() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
         for (i, b) in blocks[..20].iter().enumerate() {
-            w.append_block(b, SourceLoc { file: 0, offset: i as u64 }, 1).unwrap();
+            w.append_block(
+                b,
+                SourceLoc {
+                    file: 0,
+                    offset: i as u64,
+                },
+                1,
+            )
+            .unwrap();
         }
         w.commit().unwrap();
         for (i, b) in blocks[20..33].iter().enumerate() {
-            w.append_block(b, SourceLoc { file: 0, offset: 20 + i as u64 }, 1).unwrap();
+            w.append_block(
+                b,
+                SourceLoc {
+                    file: 0,
+                    offset: 20 + i as u64,
+                },
+                1,
+            )
+            .unwrap();
         }
         w.crash_at = crash_step;
         if crash_step.is_some() {
@@ -225,15 +313,31 @@ fn uncommitted_rows_vanish_and_resume_is_identical() {
         assert_eq!(s.counts().blocks, 20, "crash step {crash_step:?}");
         let partial = dump(&s);
         let ref_dir = tempfile::tempdir().unwrap();
-        assert_eq!(partial, build(ref_dir.path(), &blocks[..20], 20), "crash step {crash_step:?}");
+        assert_eq!(
+            partial,
+            build(ref_dir.path(), &blocks[..20], 20),
+            "crash step {crash_step:?}"
+        );
         let mut w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
         assert_eq!(w.counts().blocks, 20);
         for (i, b) in blocks[20..].iter().enumerate() {
-            w.append_block(b, SourceLoc { file: 0, offset: 20 + i as u64 }, 1).unwrap();
+            w.append_block(
+                b,
+                SourceLoc {
+                    file: 0,
+                    offset: 20 + i as u64,
+                },
+                1,
+            )
+            .unwrap();
         }
         w.commit().unwrap();
         drop(w);
-        assert_eq!(dump(&Store::open(dir.path()).unwrap()), want, "crash step {crash_step:?}");
+        assert_eq!(
+            dump(&Store::open(dir.path()).unwrap()),
+            want,
+            "crash step {crash_step:?}"
+        );
     }
 }
 
@@ -247,12 +351,22 @@ fn rollback_equals_fresh_build() {
     let (prefix, g18) = chain(3, 1, 18, Hash32::default(), 0, None);
     assert_eq!(prefix[17].hash, a[17].hash);
     let (mut b, _) = chain(0, 50, 15, a[17].hash, 18, Some(g18));
-    assert!(b.iter().any(|blk| blk.inputs.iter().any(|i| matches!(i, Input::Spend { .. }))));
+    assert!(b
+        .iter()
+        .any(|blk| blk.inputs.iter().any(|i| matches!(i, Input::Spend { .. }))));
     let mut w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
     w.rollback_to(18).unwrap();
     assert_eq!(w.tip().unwrap().0, 17);
     for (i, blk) in b.iter_mut().enumerate() {
-        w.append_block(blk, SourceLoc { file: 1, offset: i as u64 }, 1).unwrap();
+        w.append_block(
+            blk,
+            SourceLoc {
+                file: 1,
+                offset: i as u64,
+            },
+            1,
+        )
+        .unwrap();
     }
     w.commit().unwrap();
     drop(w);
@@ -260,10 +374,26 @@ fn rollback_equals_fresh_build() {
     let fresh = tempfile::tempdir().unwrap();
     let mut w = StoreWriter::open(fresh.path(), MAGIC, "regtest").unwrap();
     for (i, blk) in prefix.iter().enumerate() {
-        w.append_block(blk, SourceLoc { file: 0, offset: i as u64 }, 1).unwrap();
+        w.append_block(
+            blk,
+            SourceLoc {
+                file: 0,
+                offset: i as u64,
+            },
+            1,
+        )
+        .unwrap();
     }
     for (i, blk) in b.iter().enumerate() {
-        w.append_block(blk, SourceLoc { file: 1, offset: i as u64 }, 1).unwrap();
+        w.append_block(
+            blk,
+            SourceLoc {
+                file: 1,
+                offset: i as u64,
+            },
+            1,
+        )
+        .unwrap();
     }
     w.commit().unwrap();
     drop(w);
@@ -274,15 +404,21 @@ fn rollback_equals_fresh_build() {
 fn one_writer_and_right_network() {
     let dir = tempfile::tempdir().unwrap();
     let w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
-    let err = StoreWriter::open(dir.path(), MAGIC, "regtest").err().unwrap();
+    let err = StoreWriter::open(dir.path(), MAGIC, "regtest")
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("locked"), "{err}");
     drop(w);
-    let err = StoreWriter::open(dir.path(), [0xf9, 0xbe, 0xb4, 0xd9], "main").err().unwrap();
+    let err = StoreWriter::open(dir.path(), [0xf9, 0xbe, 0xb4, 0xd9], "main")
+        .err()
+        .unwrap();
     assert_eq!(err.to_string(), "store holds the regtest chain, not main");
     let mut w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
     let (blocks, _) = chain(1, 1, 2, Hash32::default(), 0, None);
     w.append_block(&blocks[0], SourceLoc::default(), 1).unwrap();
-    let err = w.append_block(&blocks[0], SourceLoc::default(), 1).unwrap_err();
+    let err = w
+        .append_block(&blocks[0], SourceLoc::default(), 1)
+        .unwrap_err();
     assert!(err.to_string().contains("does not extend"), "{err}");
 }
 

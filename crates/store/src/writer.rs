@@ -57,7 +57,10 @@ pub struct StoreWriter {
 macro_rules! crash_point {
     ($self:ident, $n:expr) => {
         if $self.crash_at == Some($n) {
-            return Err(StoreError::Invalid(format!("simulated crash at commit step {}", $n)));
+            return Err(StoreError::Invalid(format!(
+                "simulated crash at commit step {}",
+                $n
+            )));
         }
     };
 }
@@ -138,7 +141,9 @@ impl StoreWriter {
     /// Sets the height of the first block; only on an empty store.
     pub fn set_base_height(&mut self, h: u32) -> Result<()> {
         if self.counts.blocks != 0 {
-            return Err(StoreError::Invalid("base height can only be set on an empty store".into()));
+            return Err(StoreError::Invalid(
+                "base height can only be set on an empty store".into(),
+            ));
         }
         self.manifest.base_height = h;
         Ok(())
@@ -159,7 +164,10 @@ impl StoreWriter {
     /// Height and hash of the tip, if any block is stored.
     pub fn tip(&self) -> Option<(u32, Hash32)> {
         let n = self.counts.blocks.checked_sub(1)?;
-        Some((self.manifest.base_height + n, Hash32(self.t.blk_hash.get(n as usize))))
+        Some((
+            self.manifest.base_height + n,
+            Hash32(self.t.blk_hash.get(n as usize)),
+        ))
     }
 
     /// Appends `b` on top of the tip. `work` is this block's own work.
@@ -168,7 +176,10 @@ impl StoreWriter {
         let prev_work = match self.tip() {
             Some((_, tip)) => {
                 if b.prev_hash() != tip {
-                    return Err(StoreError::NotATip { hash: b.hash.to_string(), tip: tip.to_string() });
+                    return Err(StoreError::NotATip {
+                        hash: b.hash.to_string(),
+                        tip: tip.to_string(),
+                    });
                 }
                 self.t.blk_work.get(c0.blocks as usize - 1)
             }
@@ -297,24 +308,33 @@ impl StoreWriter {
         let c = self.counts;
         if self.t.tx_table.needs_growth(u64::from(c.txs) + new_txs) {
             let ids = self.t.tx_id.as_slice();
-            let fresh = self.t.tx_table.rebuilt(&self.dir, (u64::from(c.txs) + new_txs) * 2, |n| {
-                for (id, txid) in ids.iter().enumerate() {
-                    n.insert(tx_hash(&Hash32(*txid)), id as u32);
-                }
-                Ok(())
-            })?;
+            let fresh =
+                self.t
+                    .tx_table
+                    .rebuilt(&self.dir, (u64::from(c.txs) + new_txs) * 2, |n| {
+                        for (id, txid) in ids.iter().enumerate() {
+                            n.insert(tx_hash(&Hash32(*txid)), id as u32);
+                        }
+                        Ok(())
+                    })?;
             let old = std::mem::replace(&mut self.t.tx_table, fresh);
             self.retire("tx_hash", old.meta.gen);
         }
-        if self.t.addr_table.needs_growth(u64::from(c.addrs) + new_addrs) {
+        if self
+            .t
+            .addr_table
+            .needs_growth(u64::from(c.addrs) + new_addrs)
+        {
             let n_addrs = c.addrs;
             let t = &self.t;
-            let fresh = t.addr_table.rebuilt(&self.dir, (u64::from(n_addrs) + new_addrs) * 2, |n| {
-                for a in 0..n_addrs {
-                    n.insert(t.addr_key(a).hash64(), a);
-                }
-                Ok(())
-            })?;
+            let fresh =
+                t.addr_table
+                    .rebuilt(&self.dir, (u64::from(n_addrs) + new_addrs) * 2, |n| {
+                        for a in 0..n_addrs {
+                            n.insert(t.addr_key(a).hash64(), a);
+                        }
+                        Ok(())
+                    })?;
             let old = std::mem::replace(&mut self.t.addr_table, fresh);
             self.retire("addr_hash", old.meta.gen);
         }
@@ -355,7 +375,11 @@ impl StoreWriter {
         entries.sort_unstable();
         let journaled = !entries.is_empty();
         if journaled {
-            Journal { generation: self.manifest.generation, entries }.write(&self.dir)?;
+            Journal {
+                generation: self.manifest.generation,
+                entries,
+            }
+            .write(&self.dir)?;
         }
         crash_point!(self, 1);
         for (&a, &head) in &self.overlay {
@@ -424,7 +448,10 @@ impl StoreWriter {
 
 fn check_room(what: &'static str, have: u32, add: usize) -> Result<()> {
     if u64::from(have) + add as u64 > u64::from(MAX_ID) {
-        return Err(StoreError::Full { what, limit: u64::from(MAX_ID) });
+        return Err(StoreError::Full {
+            what,
+            limit: u64::from(MAX_ID),
+        });
     }
     Ok(())
 }
@@ -434,8 +461,14 @@ fn remove_stale_tables(dir: &Path, m: &Manifest) -> Result<()> {
     for entry in rd.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        for (prefix, gen) in [("tx_hash.", m.tx_table.gen), ("addr_hash.", m.addr_table.gen)] {
-            if let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(".col")) {
+        for (prefix, gen) in [
+            ("tx_hash.", m.tx_table.gen),
+            ("addr_hash.", m.addr_table.gen),
+        ] {
+            if let Some(rest) = name
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix(".col"))
+            {
                 if rest.parse::<u32>().is_ok_and(|g| g != gen) {
                     let _ = fs::remove_file(entry.path());
                 }
