@@ -91,6 +91,7 @@ pub fn ingest(ctx: &Ctx, args: &BtcArgs) -> Result<IngestReport> {
     }
     let mut bars = Bars::new(ctx.quiet);
     let report = ingest_btc(&mut writer, &source, &opts, &mut bars)?;
+    drop(writer);
     for w in &report.warnings {
         tracing::warn!("{w}");
     }

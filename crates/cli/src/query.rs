@@ -15,6 +15,7 @@ use crate::Ctx;
 #[derive(Args, Debug)]
 pub struct BlockArgs {
     /// Height or block hash.
+    #[arg(allow_hyphen_values = true)]
     pub id: String,
     /// Also list the block's txids.
     #[arg(long)]

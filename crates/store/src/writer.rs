@@ -48,6 +48,8 @@ pub struct StoreWriter {
     t: Tables,
     overlay: HashMap<u32, u32>,
     obsolete: Vec<PathBuf>,
+    /// No manifest on disk yet.
+    fresh: bool,
     /// Test hook: stop `commit` after this many steps, as a crash would.
     #[cfg(test)]
     pub(crate) crash_at: Option<u8>,
@@ -81,13 +83,11 @@ impl StoreWriter {
             Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
             Err(fs::TryLockError::Error(e)) => return Err(StoreError::io(&lock_path, e)),
         }
-        let manifest = match Manifest::load(dir) {
-            Ok(m) => m,
-            Err(StoreError::Missing(_)) => {
-                let m = Manifest::new(network_magic, 0);
-                m.store(dir)?;
-                m
-            }
+        // A new store's manifest is written by its first commit, so a run
+        // that fails before storing anything leaves no store behind.
+        let (manifest, fresh) = match Manifest::load(dir) {
+            Ok(m) => (m, false),
+            Err(StoreError::Missing(_)) => (Manifest::new(network_magic, 0), true),
             Err(e) => return Err(e),
         };
         if manifest.network_magic != network_magic {
@@ -118,6 +118,7 @@ impl StoreWriter {
             t,
             overlay: HashMap::new(),
             obsolete: Vec::new(),
+            fresh,
             #[cfg(test)]
             crash_at: None,
         })
@@ -362,7 +363,7 @@ impl StoreWriter {
             && self.counts == self.manifest.counts
             && self.t.tx_table.meta == self.manifest.tx_table
             && self.t.addr_table.meta == self.manifest.addr_table;
-        if unchanged && self.obsolete.is_empty() {
+        if unchanged && self.obsolete.is_empty() && !self.fresh {
             return Ok(());
         }
         let committed_addrs = self.manifest.counts.addrs;
@@ -396,6 +397,7 @@ impl StoreWriter {
         next.addr_table = self.t.addr_table.meta;
         next.store(&self.dir)?;
         self.manifest = next;
+        self.fresh = false;
         if journaled {
             Journal::remove(&self.dir)?;
         }
