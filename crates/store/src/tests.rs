@@ -403,12 +403,17 @@ fn rollback_equals_fresh_build() {
 #[test]
 fn one_writer_and_right_network() {
     let dir = tempfile::tempdir().unwrap();
-    let w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
-    let err = StoreWriter::open(dir.path(), MAGIC, "regtest")
-        .err()
-        .unwrap();
+    let mut w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
+    let err = StoreWriter::open(dir.path(), MAGIC, "regtest").err().unwrap();
     assert!(err.to_string().contains("locked"), "{err}");
     drop(w);
+    // a writer that never committed leaves no store behind
+    assert!(Store::open(dir.path()).is_err());
+    drop(StoreWriter::open(dir.path(), [0xf9, 0xbe, 0xb4, 0xd9], "main").unwrap());
+    w = StoreWriter::open(dir.path(), MAGIC, "regtest").unwrap();
+    w.commit().unwrap();
+    drop(w);
+    assert_eq!(Store::open(dir.path()).unwrap().counts().blocks, 0);
     let err = StoreWriter::open(dir.path(), [0xf9, 0xbe, 0xb4, 0xd9], "main")
         .err()
         .unwrap();
