@@ -6,7 +6,7 @@ mod fmt;
 mod ingest;
 mod progress;
 mod query;
-// mod sim;
+mod sim;
 
 use std::path::PathBuf;
 
@@ -52,9 +52,9 @@ enum Cmd {
     /// Summarize the store: tip, row counts, bytes per column.
     Stats,
     /// Write a simulated economy with a laundering incident as blk files plus ground truth.
-    // Simulate(sim::SimulateArgs),
+    Simulate(sim::SimulateArgs),
     /// Simulate a small incident, ingest it and show what an analyst looks at first.
-    // Demo(sim::DemoArgs),
+    Demo(sim::DemoArgs),
     /// Print every stored fact as text (for comparing stores).
     #[command(hide = true)]
     Dump,
@@ -95,6 +95,8 @@ fn run(ctx: &Ctx, cmd: Cmd) -> Result<()> {
         Cmd::Tx(a) => query::tx(ctx, a),
         Cmd::Address(a) => query::address(ctx, a),
         Cmd::Stats => query::stats(ctx),
+        Cmd::Simulate(a) => sim::simulate(ctx, a),
+        Cmd::Demo(a) => sim::demo(ctx, a),
         Cmd::Dump => query::dump(ctx),
     }
 }

@@ -19,10 +19,31 @@ fn manifest_generation(data: &Path) -> Option<u64> {
 fn sigkill_midway_then_resume_is_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let chain = tmp.path().join("chain");
-    ok(tmp.path(), &["simulate", "--out", chain.to_str().unwrap(), "--txs", "60000", "--seed", "11", "--xor"]);
+    ok(
+        tmp.path(),
+        &[
+            "simulate",
+            "--out",
+            chain.to_str().unwrap(),
+            "--txs",
+            "60000",
+            "--seed",
+            "11",
+            "--xor",
+        ],
+    );
     let blocks = chain.join("blocks");
     let blocks = blocks.to_str().unwrap();
-    let ingest = ["ingest", "btc", "--network", "regtest", "--blocks-dir", blocks, "--commit-every", "2"];
+    let ingest = [
+        "ingest",
+        "btc",
+        "--network",
+        "regtest",
+        "--blocks-dir",
+        blocks,
+        "--commit-every",
+        "2",
+    ];
 
     let clean = tmp.path().join("clean");
     ok(&clean, &ingest);
@@ -69,6 +90,13 @@ fn sigkill_midway_then_resume_is_byte_identical() {
     // resume to the end
     ok(&data, &ingest);
     let got = ok(&data, &["dump"]);
-    assert_eq!(got.len(), want.len(), "killed {kills} times at generations {killed_at:?}");
-    assert!(got == want, "dump differs after {kills} kills at generations {killed_at:?}");
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "killed {kills} times at generations {killed_at:?}"
+    );
+    assert!(
+        got == want,
+        "dump differs after {kills} kills at generations {killed_at:?}"
+    );
 }

@@ -9,9 +9,16 @@ use chainhound_sim::{simulate, SimConfig, Truth};
 use chainhound_store::{Store, StoreWriter};
 use chainhound_types::{Hash32, OutputId, Sats};
 
-fn ingest(store: &Path, blocks: &BlocksDir, max_blocks: Option<u32>) -> chainhound_ingest::IngestReport {
+fn ingest(
+    store: &Path,
+    blocks: &BlocksDir,
+    max_blocks: Option<u32>,
+) -> chainhound_ingest::IngestReport {
     let mut w = StoreWriter::open(store, Network::Regtest.magic(), "regtest").unwrap();
-    let opts = IngestOptions { max_blocks, ..IngestOptions::default() };
+    let opts = IngestOptions {
+        max_blocks,
+        ..IngestOptions::default()
+    };
     ingest_btc(&mut w, blocks, &opts, &mut Quiet).unwrap()
 }
 
@@ -32,7 +39,10 @@ fn same_answers(a: &Store, b: &Store) {
         assert_eq!(a.output(OutputId(o)), b.output(OutputId(o)));
     }
     for i in (0..ca.inputs).step_by(7) {
-        assert_eq!(a.input(chainhound_types::InputId(i)), b.input(chainhound_types::InputId(i)));
+        assert_eq!(
+            a.input(chainhound_types::InputId(i)),
+            b.input(chainhound_types::InputId(i))
+        );
     }
     assert_eq!(a.sum_output_values(), b.sum_output_values());
 }
@@ -53,14 +63,31 @@ fn simulated_chain_matches_its_ground_truth() {
     assert_eq!(s.counts().blocks, truth.blocks);
     assert_eq!(s.tip().unwrap().hash.to_string(), truth.tip_hash);
     for (h, hash) in truth.main_chain.iter().enumerate() {
-        assert_eq!(s.block(chainhound_types::BlockHeight(h as u32)).unwrap().hash.to_string(), *hash);
+        assert_eq!(
+            s.block(chainhound_types::BlockHeight(h as u32))
+                .unwrap()
+                .hash
+                .to_string(),
+            *hash
+        );
     }
     // every theft and laundering tx is stored; cash-outs pay what truth says
-    for t in truth.incident.theft_txids.iter().chain(&truth.incident.laundering_txids) {
-        assert!(s.tx_by_txid(&Hash32::from_display_hex(t).unwrap()).is_some(), "{t}");
+    for t in truth
+        .incident
+        .theft_txids
+        .iter()
+        .chain(&truth.incident.laundering_txids)
+    {
+        assert!(
+            s.tx_by_txid(&Hash32::from_display_hex(t).unwrap())
+                .is_some(),
+            "{t}"
+        );
     }
     for c in &truth.incident.cashouts {
-        let t = s.tx_by_txid(&Hash32::from_display_hex(&c.txid).unwrap()).unwrap();
+        let t = s
+            .tx_by_txid(&Hash32::from_display_hex(&c.txid).unwrap())
+            .unwrap();
         let out = s.output(OutputId(s.tx(t).outputs.start + c.vout));
         assert_eq!(out.value, Sats(c.sats));
         let key = chainhound_btc::parse_address(&c.deposit_address, Network::Regtest).unwrap();
@@ -77,9 +104,15 @@ fn simulated_chain_matches_its_ground_truth() {
             fees += s.tx_fee(tx.num).expect("every input resolves").0;
         }
     }
-    let unspent: u64 =
-        (0..s.counts().outputs).filter(|&o| s.spender(OutputId(o)).is_none()).map(|o| s.output_value(OutputId(o)).0).sum();
-    assert_eq!(unspent, coinbase - fees, "unspent value = coinbase value - fees");
+    let unspent: u64 = (0..s.counts().outputs)
+        .filter(|&o| s.spender(OutputId(o)).is_none())
+        .map(|o| s.output_value(OutputId(o)).0)
+        .sum();
+    assert_eq!(
+        unspent,
+        coinbase - fees,
+        "unspent value = coinbase value - fees"
+    );
 }
 
 #[test]
@@ -108,7 +141,10 @@ fn reorg_to_the_heavier_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let chain = tmp.path().join("chain");
     let truth = sim(&chain, 12_000, 9, false);
-    let stale = truth.stale_blocks.first().expect("the simulator writes stale blocks");
+    let stale = truth
+        .stale_blocks
+        .first()
+        .expect("the simulator writes stale blocks");
     let blocks = BlocksDir::open(chain.join("blocks"), Network::Regtest).unwrap();
     // Build a node's view before the reorg: the main chain up to the stale
     // block's parent, then the stale block, as one blk file.
@@ -122,7 +158,10 @@ fn reorg_to_the_heavier_chain() {
         files.push(std::fs::read(&e.path).unwrap());
     }
     let record = |hash: &str| {
-        let (fi, loc) = locs.iter().find(|(_, l)| l.hash.to_string() == hash).unwrap();
+        let (fi, loc) = locs
+            .iter()
+            .find(|(_, l)| l.hash.to_string() == hash)
+            .unwrap();
         let start = loc.offset as usize - 8;
         files[*fi][start..loc.offset as usize + loc.len as usize].to_vec()
     };
@@ -135,8 +174,15 @@ fn reorg_to_the_heavier_chain() {
     std::fs::create_dir_all(&early).unwrap();
     std::fs::write(early.join("blk00000.dat"), &before).unwrap();
     let store = tmp.path().join("store");
-    ingest(&store, &BlocksDir::open(&early, Network::Regtest).unwrap(), None);
-    assert_eq!(Store::open(&store).unwrap().tip().unwrap().hash.to_string(), stale.hash);
+    ingest(
+        &store,
+        &BlocksDir::open(&early, Network::Regtest).unwrap(),
+        None,
+    );
+    assert_eq!(
+        Store::open(&store).unwrap().tip().unwrap().hash.to_string(),
+        stale.hash
+    );
     // now the full data: the main chain has more work
     let r = ingest(&store, &blocks, None);
     assert!(r.rolled_back >= 1, "{r:?}");

@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn shared(sub: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(sub);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(sub);
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("SKIP: {} is absent; this test needs ../shared/data", p.display());
+        eprintln!(
+            "SKIP: {} is absent; this test needs ../shared/data",
+            p.display()
+        );
         None
     }
 }
@@ -46,6 +51,10 @@ pub fn ok(data: &Path, args: &[&str]) -> String {
 /// Runs and requires failure; returns stderr.
 pub fn fails(data: &Path, args: &[&str]) -> String {
     let r = chainhound(data, args);
-    assert!(!r.ok, "chainhound {args:?} should fail but printed {}", r.stdout);
+    assert!(
+        !r.ok,
+        "chainhound {args:?} should fail but printed {}",
+        r.stdout
+    );
     r.stderr
 }
