@@ -1,6 +1,8 @@
-//! The everyday economy: miners paying out, users paying each other and
-//! merchants, exchanges taking deposits, sweeping them, batching withdrawals
-//! and moving coins between hot and cold wallets.
+//! The everyday economy: who exists (pools, exchanges, coordinators, the
+//! thief, merchants, users), and the actions drawn for each transaction —
+//! miners paying out, users paying each other and merchants, depositing at
+//! exchanges and consolidating, merchants settling; exchange actions live in
+//! `exchange`, CoinJoins in `coinjoin`.
 //!
 //! Amounts are in satoshis. Regtest's supply is small (about 15,000 BTC ever,
 //! most of it mined in the first few hundred blocks), so the economy
@@ -27,6 +29,7 @@ pub(crate) struct Pool {
     pub share: f64,
     pub tag: &'static [u8],
 }
+
 /// A merchant or payment processor.
 pub(crate) struct Merchant {
     pub wallet: u32,

@@ -18,14 +18,22 @@
 //!
 //! The chain is valid as far as ChainHound's ingest checks: linked headers,
 //! merkle roots and BIP141 witness commitments, regtest proof of work,
-//! increasing timestamps from 2024-01-01, BIP34 heights, coinbases within
+//! increasing timestamps from 2024-01-01, BIP34 heights (`CScript() << h`
+//! as Core writes it, so heights 1–16 are `OP_1`…`OP_16`), coinbases within
 //! subsidy plus fees (and spent only after 100 blocks), every input spending
 //! an existing unspent output once, no transaction creating value.
 //! Signatures are random bytes of realistic DER/Schnorr shape, so sizes and
 //! weights are realistic, but nothing verifies; the revealed public keys and
 //! redeem/witness scripts do hash to the spent programs.
 //!
-//! The economy (see the `economy`, `coinjoin` and `incident` modules):
+//! The first [`BOOT_BLOCKS`] blocks after genesis hold only coinbases, like
+//! regtest's `generatetoaddress`, so that coinbases have matured when the
+//! economy starts; they count towards [`SimConfig::txs`]. The cast scales
+//! with the chain: one user per 20 transactions (at least 300), one
+//! merchant per 2,000 (at least 12).
+//!
+//! The economy (see the `economy`, `exchange`, `coinjoin` and `incident`
+//! modules):
 //! mining pools, users with consistent wallet types and realistic address
 //! reuse, merchants settling to exchanges, seven Southeast Asian exchanges
 //! with deposit addresses, sweeps, batched withdrawals and cold storage,

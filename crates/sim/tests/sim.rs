@@ -95,9 +95,11 @@ fn gen(dir: &Path, cfg: &SimConfig) -> chainhound_sim::SimSummary {
     s
 }
 
+/// A fixed directory under Cargo's test scratch space: the shared 60k chain
+/// cannot be removed when the test binary exits, so the next run reuses
+/// (and first empties) the same place instead of piling up copies.
 fn tmp(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("chainhound-sim-{name}-{}", std::process::id()))
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chainhound-sim-{name}"))
 }
 
 fn big() -> &'static Read {
