@@ -483,14 +483,7 @@ impl World<'_> {
         let credits: Vec<_> = order.iter().map(|&i| p.credits[i]).collect();
         p.outs = outs;
         p.credits = credits;
-        let txid = self.emit(
-            &p,
-            TxMeta {
-                version: 2,
-                lock_time: 0,
-                sequence: 0xffff_ffff,
-            },
-        );
+        let txid = self.emit(&p, TxMeta::V2_FINAL);
         self.record_coinjoin(txid, CoinJoinKind::Wasabi2, thief);
         self.recycle(p);
         true

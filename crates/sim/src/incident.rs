@@ -213,11 +213,7 @@ impl World<'_> {
                 sequence: 0xffff_fffd,
             }
         } else {
-            TxMeta {
-                version: 2,
-                lock_time: 0,
-                sequence: 0xffff_ffff,
-            }
+            TxMeta::V2_FINAL
         }
     }
 
@@ -396,14 +392,7 @@ impl World<'_> {
                 p.credits[i] = Credit::Thief(self.thief.tag(plan));
             }
             self.thief.stolen += p.in_value();
-            let txid = self.emit(
-                &p,
-                TxMeta {
-                    version: 2,
-                    lock_time: 0,
-                    sequence: 0xffff_ffff,
-                },
-            );
+            let txid = self.emit(&p, TxMeta::V2_FINAL);
             self.thief.theft_txids.push(txid);
             self.recycle(p);
         }

@@ -27,6 +27,16 @@ pub(crate) enum ScriptKind {
 }
 
 impl ScriptKind {
+    /// Every kind the simulator writes.
+    pub(crate) const ALL: [ScriptKind; 6] = [
+        ScriptKind::P2pkh,
+        ScriptKind::P2shP2wpkh,
+        ScriptKind::P2wpkh,
+        ScriptKind::P2wsh,
+        ScriptKind::P2tr,
+        ScriptKind::P2pk,
+    ];
+
     /// Decodes the byte stored in the address table.
     pub(crate) fn from_u8(b: u8) -> ScriptKind {
         match b {
@@ -301,19 +311,10 @@ mod tests {
     use super::*;
     use bitcoin::{Network, Script};
 
-    const ALL: [ScriptKind; 6] = [
-        ScriptKind::P2pkh,
-        ScriptKind::P2shP2wpkh,
-        ScriptKind::P2wpkh,
-        ScriptKind::P2wsh,
-        ScriptKind::P2tr,
-        ScriptKind::P2pk,
-    ];
-
     #[test]
     fn rendering_matches_from_script() {
         let keys = Keys::new(3);
-        for kind in ALL {
+        for kind in ScriptKind::ALL {
             for id in 0..20 {
                 let prog = program(&keys, kind, id);
                 let mut buf = Vec::new();

@@ -75,6 +75,15 @@ pub(crate) struct TxMeta {
     pub sequence: u32,
 }
 
+impl TxMeta {
+    /// Version 2, no lock time, final sequence numbers.
+    pub(crate) const V2_FINAL: TxMeta = TxMeta {
+        version: 2,
+        lock_time: 0,
+        sequence: 0xffff_ffff,
+    };
+}
+
 /// What writing a transaction produced.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Written {
@@ -198,14 +207,7 @@ mod tests {
     fn rust_bitcoin_agrees_on_bytes_ids_and_weight() {
         let keys = Keys::new(5);
         let mut rng = Rng::new(5);
-        let kinds = [
-            ScriptKind::P2pkh,
-            ScriptKind::P2shP2wpkh,
-            ScriptKind::P2wpkh,
-            ScriptKind::P2wsh,
-            ScriptKind::P2tr,
-            ScriptKind::P2pk,
-        ];
+        let kinds = ScriptKind::ALL;
         for (n, legacy_only) in [(0u32, false), (1, true)] {
             let ins: Vec<Utxo> = kinds
                 .iter()

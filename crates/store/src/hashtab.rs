@@ -137,13 +137,7 @@ fn create_zeroed(path: &Path, n: usize) -> Result<()> {
     f.sync_all().map_err(|e| StoreError::io(path, e))
 }
 
-/// Mixes a 64-bit key prefix (splitmix64 finalizer).
-#[inline]
-pub(crate) fn mix(x: u64) -> u64 {
-    let x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub(crate) use chainhound_types::mix64 as mix;
 
 #[cfg(test)]
 mod tests {

@@ -98,12 +98,17 @@ impl AddrKey {
     pub fn hash64(&self) -> u64 {
         let a = u64::from_le_bytes(self.payload[..8].try_into().expect("32 > 8"));
         let b = u64::from_le_bytes(self.payload[8..16].try_into().expect("32 > 16"));
-        let x = a ^ b.rotate_left(29) ^ (self.kind as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        // splitmix64 finalizer
-        let x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        let x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
+        mix64(a ^ b.rotate_left(29) ^ (self.kind as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
+}
+
+/// The splitmix64 finalizer: spreads the bits of a 64-bit key, for hash
+/// tables keyed by values that may share prefixes.
+#[inline]
+pub fn mix64(x: u64) -> u64 {
+    let x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 #[cfg(test)]
@@ -126,6 +131,9 @@ mod tests {
         let k = AddrKey::new(AddrKind::PubkeyHash, &[7u8; 20]);
         assert_eq!(k.payload_bytes(), &[7u8; 20]);
         assert_eq!(&k.payload[20..], &[0u8; 12]);
-        assert_ne!(k.hash64(), AddrKey::new(AddrKind::ScriptHash, &[7u8; 20]).hash64());
+        assert_ne!(
+            k.hash64(),
+            AddrKey::new(AddrKind::ScriptHash, &[7u8; 20]).hash64()
+        );
     }
 }

@@ -25,7 +25,9 @@ impl std::error::Error for HexError {}
 impl Hash32 {
     /// Parses the display (byte-reversed) hex form.
     pub fn from_display_hex(s: &str) -> Result<Hash32, HexError> {
-        let err = || HexError { input: s.to_string() };
+        let err = || HexError {
+            input: s.to_string(),
+        };
         let b = s.as_bytes();
         if b.len() != 64 {
             return Err(err());

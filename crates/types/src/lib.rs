@@ -13,7 +13,7 @@ mod block;
 mod hash;
 mod ids;
 
-pub use addr::{AddrKey, AddrKind};
+pub use addr::{mix64, AddrKey, AddrKind};
 pub use amount::{Sats, MAX_MONEY};
 pub use block::{Block, Input, Output, Tx};
 pub use hash::{Hash32, HexError};
