@@ -1,17 +1,22 @@
 //! The block decoder: the hot path of ingest.
 //!
-//! It walks the consensus serialization in place (no per-transaction
-//! allocation), hashing the txid straight from the input slices, and
-//! classifies each output script as a borrowed [`bitcoin::Script`]. It does
-//! not trust itself: the txids must rebuild the header's merkle root, the
-//! wtxids the coinbase's witness commitment, and the header must meet its
-//! own proof-of-work target, so a decoding bug or a flipped byte anywhere in
-//! the block is an error, never a silently wrong block. The integration
-//! tests check it against rust-bitcoin's `Block` decoder on real blocks.
+//! Decoding is rust-bitcoin's: every transaction is parsed by its
+//! `Transaction` decoder straight from the block slice (the memory map
+//! itself when the file is not obfuscated), through a cursor that counts the
+//! bytes consumed so that errors carry their position. Our own code reads
+//! only the 80-byte header and the transaction count; it adds the checks and
+//! the normalization. It does not trust the decoder: the txids (computed
+//! once per transaction) must rebuild the header's merkle root, the wtxids
+//! the coinbase's witness commitment, and the header must meet its own
+//! proof-of-work target, so a decoding bug or a flipped byte anywhere in the
+//! block is an error, never a silently wrong block.
 
 use std::cell::RefCell;
 
-use bitcoin::hashes::{sha256d, Hash as _, HashEngine as _};
+use bitcoin::consensus::encode::Error as EncodeError;
+use bitcoin::consensus::Decodable as _;
+use bitcoin::hashes::{sha256d, Hash as _};
+use bitcoin::Transaction;
 use chainhound_types::{Block, Hash32, Input, Output, Sats, Tx};
 
 use crate::addr::classify;
@@ -49,13 +54,23 @@ thread_local! {
     pub(crate) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// A cursor over consensus-encoded bytes.
+/// A cursor over consensus-encoded bytes, read by our code (header and
+/// transaction count) and by rust-bitcoin's decoder (as a
+/// [`bitcoin::io::Read`]).
 struct Cur<'a> {
     b: &'a [u8],
+    /// Bytes consumed.
     p: usize,
+    /// Start of the last one-byte read: the first byte of the compact size
+    /// (or the segwit flag) that rust-bitcoin read last.
+    mark: usize,
 }
 
 impl<'a> Cur<'a> {
+    fn new(b: &'a [u8]) -> Cur<'a> {
+        Cur { b, p: 0, mark: 0 }
+    }
+
     #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.b.len() - self.p < n {
@@ -71,21 +86,10 @@ impl<'a> Cur<'a> {
         Ok(self.take(N)?.try_into().expect("take returns N bytes"))
     }
 
-    #[inline]
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    #[inline]
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
     /// A compact size, canonical and at most `MAX_SIZE`, as Core requires.
-    #[inline]
     fn size(&mut self) -> Result<usize, DecodeError> {
         let at = self.p;
-        let v = match self.u8()? {
+        let v = match self.array::<1>()?[0] {
             n @ 0..=0xfc => return Ok(usize::from(n)),
             0xfd => u64::from(u16::from_le_bytes(self.array()?)),
             0xfe => u64::from(u32::from_le_bytes(self.array()?)),
@@ -105,169 +109,137 @@ impl<'a> Cur<'a> {
         Ok(v as usize)
     }
 
-    /// Skips a length-prefixed byte string and returns it.
-    #[inline]
-    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let n = self.size()?;
-        self.take(n)
-    }
-}
-
-/// What decoding one transaction learns besides the normalized fields.
-struct TxExtra<'a> {
-    /// Whether the transaction has witness data.
-    segwit: bool,
-    /// wtxid, for transactions with witness data when asked for.
-    wtxid: Option<[u8; 32]>,
-    /// The first input's witness stack, if it is exactly one 32-byte item
-    /// (the coinbase's witness reserved value).
-    reserved: Option<&'a [u8]>,
-}
-
-/// Decodes one transaction at the cursor, appending its inputs and outputs.
-fn decode_tx<'a>(
-    c: &mut Cur<'a>,
-    inputs: &mut Vec<Input>,
-    outputs: &mut Vec<Output>,
-    want_wtxid: bool,
-) -> Result<(Tx, TxExtra<'a>), DecodeError> {
-    let start = c.p;
-    let version = c.array::<4>()?;
-    let mut n_in = c.size()?;
-    let mut segwit = false;
-    if n_in == 0 {
-        let at = c.p;
-        match c.u8()? {
-            1 => segwit = true,
-            flag => {
-                return Err(DecodeError::new(
-                    at,
-                    DecodeErrorKind::UnsupportedSegwitFlag(flag),
-                ))
-            }
-        }
-        n_in = c.size()?;
-    }
-    let body_start = c.p - varint_len(n_in);
-    let in_base = inputs.len();
-    for _ in 0..n_in {
-        let txid: [u8; 32] = c.array()?;
-        let vout = c.u32()?;
-        c.bytes()?;
-        c.take(4)?;
-        inputs.push(if vout == u32::MAX && txid == [0; 32] {
-            Input::Coinbase
-        } else {
-            Input::Spend {
-                txid: Hash32(txid),
-                vout,
-            }
-        });
-    }
-    let n_out = c.size()?;
-    for _ in 0..n_out {
-        let value = u64::from_le_bytes(c.array()?);
-        let script = c.bytes()?;
-        outputs.push(Output {
-            value: Sats(value),
-            addr: classify(bitcoin::Script::from_bytes(script)),
-        });
-    }
-    let body_end = c.p;
-    let mut reserved = None;
-    let mut any_witness = false;
-    if segwit {
-        for i in 0..n_in {
-            let items = c.size()?;
-            any_witness |= items > 0;
-            for _ in 0..items {
-                let item = c.bytes()?;
-                if i == 0 && items == 1 && item.len() == 32 {
-                    reserved = Some(item);
-                }
-            }
-        }
-        if !any_witness {
+    /// Decodes one transaction with rust-bitcoin; returns it with the bytes
+    /// it was decoded from.
+    fn tx(&mut self) -> Result<(Transaction, &'a [u8]), DecodeError> {
+        let start = self.p;
+        let tx = Transaction::consensus_decode_from_finite_reader(self)
+            .map_err(|e| self.tx_error(e, start))?;
+        if tx.input.is_empty() {
+            // Only the witness serialization has no inputs (a zero input
+            // count is its marker), and then no witness: Core rejects it.
             return Err(DecodeError::new(
                 start + 5,
                 DecodeErrorKind::SuperfluousWitness,
             ));
         }
+        Ok((tx, &self.b[start..self.p]))
     }
-    let lock_time = c.array::<4>()?;
-    let end = c.p;
-    let size = end - start;
 
-    let txid = if segwit {
-        let mut e = sha256d::Hash::engine();
-        e.input(&version);
-        e.input(&c.b[body_start..body_end]);
-        e.input(&lock_time);
-        sha256d::Hash::from_engine(e).to_byte_array()
-    } else {
-        sha256d::Hash::hash(&c.b[start..end]).to_byte_array()
-    };
-    let wtxid =
-        (segwit && want_wtxid).then(|| sha256d::Hash::hash(&c.b[start..end]).to_byte_array());
-    let base_size = if segwit {
-        4 + (body_end - body_start) + 4
-    } else {
-        size
-    };
-    let tx = Tx {
-        txid: Hash32(txid),
-        version: i32::from_le_bytes(version),
-        lock_time: u32::from_le_bytes(lock_time),
-        size: size as u32,
-        weight: (base_size * 3 + size) as u32,
-        n_inputs: (inputs.len() - in_base) as u32,
-        n_outputs: n_out as u32,
-    };
-    Ok((
-        tx,
-        TxExtra {
-            segwit,
-            wtxid,
-            reserved,
-        },
-    ))
-}
+    /// Our error for rust-bitcoin's `e`, raised decoding the transaction
+    /// that starts at `start`.
+    fn tx_error(&self, e: EncodeError, start: usize) -> DecodeError {
+        use DecodeErrorKind as K;
+        let (pos, kind) = match e {
+            // The cursor stopped at the start of the read that ran out.
+            EncodeError::Io(_) => (self.p, K::UnexpectedEnd),
+            EncodeError::NonMinimalVarInt => (self.mark, K::NonCanonicalVarint),
+            EncodeError::UnsupportedSegwitFlag(f) => (self.mark, K::UnsupportedSegwitFlag(f)),
+            // A witness over rust-bitcoin's 4 MB limit, at its last
+            // compact size (an item count, or an item size).
+            EncodeError::OversizedVectorAllocation { requested, .. } => {
+                (self.mark, K::OversizedVarint(requested as u64))
+            }
+            // The only parse failure of a transaction: a witness flag (byte
+            // 5) with every witness empty.
+            EncodeError::ParseFailed(_) => (start + 5, K::SuperfluousWitness),
+            // Checksums and the unused `OversizedVarInt` are not raised by
+            // transaction decoding.
+            _ => (self.p, K::UnexpectedEnd),
+        };
+        DecodeError::new(pos, kind)
+    }
 
-fn varint_len(n: usize) -> usize {
-    match n {
-        0..=0xfc => 1,
-        0xfd..=0xffff => 3,
-        _ => 5,
-    }
-}
-
-/// The witness commitment of a coinbase: the last output script that starts
-/// with `OP_RETURN 36 aa21a9ed` (BIP141).
-fn find_commitment(block: &[u8], coinbase_start: usize) -> Option<[u8; 32]> {
-    // Re-walk the coinbase's outputs; its layout was validated by decode_tx.
-    let mut c = Cur {
-        b: block,
-        p: coinbase_start + 4,
-    };
-    let mut n_in = c.size().ok()?;
-    if n_in == 0 {
-        c.u8().ok()?;
-        n_in = c.size().ok()?;
-    }
-    for _ in 0..n_in {
-        c.take(36).ok()?;
-        c.bytes().ok()?;
-        c.take(4).ok()?;
-    }
-    let mut found = None;
-    for _ in 0..c.size().ok()? {
-        c.take(8).ok()?;
-        let s = c.bytes().ok()?;
-        if s.len() >= 38 && s[..6] == [0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed] {
-            found = Some(s[6..38].try_into().expect("32 bytes"));
+    /// An error if bytes are left.
+    fn finish(&self) -> Result<(), DecodeError> {
+        match self.b.len() - self.p {
+            0 => Ok(()),
+            n => Err(DecodeError::new(self.p, DecodeErrorKind::TrailingBytes(n))),
         }
     }
-    found
+}
+
+impl bitcoin::io::Read for Cur<'_> {
+    /// All or nothing: a read that does not fit consumes nothing and reports
+    /// the end of the data, leaving the cursor at the field that runs out.
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> bitcoin::io::Result<usize> {
+        let n = buf.len();
+        if self.b.len() - self.p < n {
+            return Ok(0);
+        }
+        buf.copy_from_slice(&self.b[self.p..self.p + n]);
+        if n == 1 {
+            self.mark = self.p;
+        }
+        self.p += n;
+        Ok(n)
+    }
+
+    #[inline]
+    fn read_exact(&mut self, buf: &mut [u8]) -> bitcoin::io::Result<()> {
+        if self.read(buf)? == buf.len() {
+            Ok(())
+        } else {
+            Err(bitcoin::io::ErrorKind::UnexpectedEof.into())
+        }
+    }
+}
+
+/// Appends `tx`'s inputs and outputs and returns its normalized fields;
+/// `size` is its serialized size (the bytes it was decoded from).
+fn normalize(
+    tx: &Transaction,
+    size: usize,
+    txid: [u8; 32],
+    inputs: &mut Vec<Input>,
+    outputs: &mut Vec<Output>,
+) -> Tx {
+    inputs.extend(tx.input.iter().map(|i| {
+        let p = i.previous_output;
+        if p.is_null() {
+            Input::Coinbase
+        } else {
+            Input::Spend {
+                txid: Hash32(p.txid.to_byte_array()),
+                vout: p.vout,
+            }
+        }
+    }));
+    outputs.extend(tx.output.iter().map(|o| Output {
+        value: Sats(o.value.to_sat()),
+        addr: classify(&o.script_pubkey),
+    }));
+    // The bytes consumed are `total_size()`, without walking the witnesses.
+    debug_assert_eq!(size, tx.total_size());
+    Tx {
+        txid: Hash32(txid),
+        version: tx.version.0,
+        lock_time: tx.lock_time.to_consensus_u32(),
+        size: size as u32,
+        // `Transaction::weight`, with the size already known.
+        weight: (tx.base_size() * 3 + size) as u32,
+        n_inputs: tx.input.len() as u32,
+        n_outputs: tx.output.len() as u32,
+    }
+}
+
+/// Whether `tx` has witness data.
+fn has_witness(tx: &Transaction) -> bool {
+    tx.input.iter().any(|i| !i.witness.is_empty())
+}
+
+/// The coinbase's witness reserved value (its input's witness, if that is a
+/// single 32-byte item) and witness commitment (the last output script that
+/// starts with `OP_RETURN 36 aa21a9ed`), as BIP141 defines them.
+fn commitment_parts(coinbase: &Transaction) -> Option<([u8; 32], [u8; 32])> {
+    let w = &coinbase.input.first()?.witness;
+    let reserved = if w.len() == 1 { w.nth(0) } else { None }?;
+    let commitment = coinbase.output.iter().rev().find_map(|o| {
+        let s = o.script_pubkey.as_bytes();
+        (s.len() >= 38 && s[..6] == [0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]).then(|| &s[6..38])
+    })?;
+    Some((reserved.try_into().ok()?, commitment.try_into().ok()?))
 }
 
 /// Merkle root of `hashes` (consumed as scratch space), and whether the tree
@@ -326,7 +298,7 @@ pub(crate) fn decode_block(
     out.hash = Hash32::default();
     out.header = [0; 80];
     out.size = bytes.len() as u32;
-    let mut c = Cur { b: bytes, p: 0 };
+    let mut c = Cur::new(bytes);
     let header: [u8; 80] = c.array()?;
     out.header = header;
     out.hash = header_hash(&header);
@@ -342,33 +314,30 @@ pub(crate) fn decode_block(
     out.txs.reserve(cap);
     scratch.txids.clear();
     scratch.wtxids.clear();
-    let mut has_witness = false;
-    let mut reserved = None;
+    let mut any_witness = false;
+    let mut parts = None;
     for i in 0..n_tx {
-        let (tx, extra) = decode_tx(
-            &mut c,
-            &mut out.inputs,
-            &mut out.outputs,
-            opts.witness_commitment,
-        )?;
-        if i == 0 {
-            reserved = extra.reserved;
-        }
-        has_witness |= extra.segwit;
-        scratch.txids.push(tx.txid.0);
+        let (tx, raw) = c.tx()?;
+        let txid = tx.compute_txid().to_byte_array();
+        let witness = has_witness(&tx);
+        any_witness |= witness;
+        scratch.txids.push(txid);
         if opts.witness_commitment {
             scratch.wtxids.push(if i == 0 {
+                parts = commitment_parts(&tx);
                 [0; 32]
+            } else if witness {
+                // `compute_wtxid` re-serializes the transaction, which is
+                // exactly the bytes it was decoded from: hash those (faster).
+                sha256d::Hash::hash(raw).to_byte_array()
             } else {
-                extra.wtxid.unwrap_or(tx.txid.0)
+                txid
             });
         }
-        out.txs.push(tx);
+        let t = normalize(&tx, raw.len(), txid, &mut out.inputs, &mut out.outputs);
+        out.txs.push(t);
     }
-    if c.p != bytes.len() {
-        let extra = bytes.len() - c.p;
-        return Err(DecodeError::new(c.p, DecodeErrorKind::TrailingBytes(extra)).into());
-    }
+    c.finish()?;
     let (root, mutated) = merkle_root(&mut scratch.txids);
     if root != header[36..68] {
         return Err(BlockFault::MerkleMismatch);
@@ -376,15 +345,14 @@ pub(crate) fn decode_block(
     if mutated {
         return Err(BlockFault::MerkleMutated);
     }
-    if has_witness && opts.witness_commitment {
-        let commitment = find_commitment(bytes, 80 + varint_len(n_tx));
-        let (Some(commitment), Some(reserved)) = (commitment, reserved) else {
+    if any_witness && opts.witness_commitment {
+        let Some((reserved, commitment)) = parts else {
             return Err(BlockFault::WitnessCommitment);
         };
         let (wroot, _) = merkle_root(&mut scratch.wtxids);
         let mut cat = [0u8; 64];
         cat[..32].copy_from_slice(&wroot);
-        cat[32..].copy_from_slice(reserved);
+        cat[32..].copy_from_slice(&reserved);
         if sha256d::Hash::hash(&cat).to_byte_array() != commitment {
             return Err(BlockFault::WitnessCommitment);
         }
@@ -434,15 +402,13 @@ pub struct DecodedTx {
 /// Decodes one serialized transaction (legacy or BIP144), which must use all
 /// of `bytes`.
 pub fn decode_raw_tx(bytes: &[u8]) -> Result<DecodedTx, BtcError> {
-    let mut c = Cur { b: bytes, p: 0 };
-    let mut inputs = Vec::new();
-    let mut outputs = Vec::new();
-    let (tx, _) = decode_tx(&mut c, &mut inputs, &mut outputs, false)
-        .map_err(|source| BtcError::RawTx { source })?;
-    if c.p != bytes.len() {
-        let source = DecodeError::new(c.p, DecodeErrorKind::TrailingBytes(bytes.len() - c.p));
-        return Err(BtcError::RawTx { source });
-    }
+    let mut c = Cur::new(bytes);
+    let raw = |source| BtcError::RawTx { source };
+    let (t, _) = c.tx().map_err(raw)?;
+    c.finish().map_err(raw)?;
+    let txid = t.compute_txid().to_byte_array();
+    let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+    let tx = normalize(&t, bytes.len(), txid, &mut inputs, &mut outputs);
     Ok(DecodedTx {
         tx,
         inputs,

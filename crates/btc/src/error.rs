@@ -240,7 +240,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::UnexpectedEnd => f.write_str("data ends early")?,
             DecodeErrorKind::NonCanonicalVarint => f.write_str("non-canonical compact size")?,
             DecodeErrorKind::OversizedVarint(v) => {
-                write!(f, "compact size {v} exceeds the 33554432 limit")?
+                write!(f, "compact size {v} exceeds the size limit")?
             }
             DecodeErrorKind::UnsupportedSegwitFlag(x) => {
                 write!(f, "unsupported segwit flag {x:#04x}")?

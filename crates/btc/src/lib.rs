@@ -11,7 +11,7 @@
 //! * [`BlockFile::read_block`] decodes and verifies one block into a reusable
 //!   [`Block`](chainhound_types::Block): the hot path of ingest.
 //!   [`ReadOptions`] can skip the witness-commitment check, which costs
-//!   about 40% on SegWit-era blocks and guards only witness bytes that no
+//!   about a third on SegWit-era blocks and guards only witness bytes that no
 //!   normalized field depends on.
 //! * [`classify`], [`render`] and [`parse_address`] map locking scripts to
 //!   [`AddrKey`](chainhound_types::AddrKey)s and those to address strings.
@@ -35,13 +35,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Design: the decoder walks the serialization in place instead of building
-//! rust-bitcoin `Transaction`s (which allocate per transaction, input, output
-//! and witness), but proves itself on every block: the txids it computes must
-//! rebuild the header's merkle root, the wtxids the witness commitment, and
-//! the header must meet its proof of work. rust-bitcoin supplies hashing,
-//! targets and address encoding, and is the reference the tests compare
-//! against.
+//! Design: decoding is rust-bitcoin's (its `Transaction` decoder, run on the
+//! block bytes in place, one transaction at a time); our own code only adds
+//! the checks and the normalization. Every block must prove itself: the
+//! txids must rebuild the header's merkle root (mutated trees rejected, as
+//! Core does), the wtxids the witness commitment, the header must meet its
+//! proof of work, and the transactions must use exactly the record's bytes.
+//! rust-bitcoin also supplies hashing, targets and address encoding.
 //!
 //! Architecture invariant: this crate does not know the store; it only
 //! produces `chainhound_types` values.

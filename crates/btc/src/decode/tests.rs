@@ -312,6 +312,50 @@ fn raw_transactions() {
     );
 }
 
+/// The source message of `decode_raw_tx(bytes)`'s error.
+fn raw_err(bytes: &[u8]) -> String {
+    let e = decode_raw_tx(bytes).unwrap_err();
+    std::error::Error::source(&e).unwrap().to_string()
+}
+
+#[test]
+fn rust_bitcoin_errors_keep_kind_and_position() {
+    let cb = coinbase(8);
+    let legacy = serialize(&spend(&cb, &[]));
+    // One input: version 4, count 1, outpoint 36, empty script 1, sequence 4.
+    let n_out_at = 4 + 1 + 36 + 1 + 4;
+    assert_eq!(legacy[n_out_at], 2);
+    // Output count 2 written as 0xfd 0x02 0x00.
+    let mut nc = legacy[..n_out_at].to_vec();
+    nc.extend_from_slice(&[0xfd, 2, 0]);
+    nc.extend_from_slice(&legacy[n_out_at + 1..]);
+    let want = format!("non-canonical compact size at byte {n_out_at}");
+    assert_eq!(raw_err(&nc), want);
+    // Cut inside the first output's value: the error names the value's start.
+    assert_eq!(
+        raw_err(&legacy[..n_out_at + 3]),
+        format!("data ends early at byte {}", n_out_at + 1)
+    );
+    // Witness flag, no inputs: Core's superfluous witness.
+    let none = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        raw_err(&none),
+        "witness flag set but every witness is empty at byte 5"
+    );
+    // A witness of 4,000,001 items: over rust-bitcoin's limit.
+    let sw = serialize(&spend(&cb, &[&[7]]));
+    let w_at = sw.len() - 4 - 3;
+    assert_eq!(sw[w_at..w_at + 3], [1, 1, 7]);
+    let mut big = sw[..w_at].to_vec();
+    big.push(0xfe);
+    big.extend_from_slice(&4_000_001u32.to_le_bytes());
+    big.extend_from_slice(&sw[w_at + 1..]);
+    assert_eq!(
+        raw_err(&big),
+        format!("compact size 4000001 exceeds the size limit at byte {w_at}")
+    );
+}
+
 #[test]
 fn merkle_root_matches_rust_bitcoin() {
     for n in 1..20u8 {
@@ -347,11 +391,10 @@ mod prop {
             bytes.truncate(bytes.len() - cut % 100);
             let _ = decode(&bytes);
             // Past the header the body decoder runs whatever the proof of work says.
-            let mut c = Cur { b: &bytes[80..], p: 0 };
-            let (mut i, mut o) = (Vec::new(), Vec::new());
+            let mut c = Cur::new(&bytes[80..]);
             if let Ok(n) = c.size() {
                 for _ in 0..n.min(10) {
-                    if decode_tx(&mut c, &mut i, &mut o, true).is_err() {
+                    if c.tx().is_err() {
                         break;
                     }
                 }
