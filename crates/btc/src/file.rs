@@ -230,7 +230,9 @@ impl BlockFile {
                 break;
             }
             let magic: [u8; 4] = read_array(d, pos, xor);
-            if magic == [0; 4] {
+            // Fill is zero on disk (Core pre-allocates files without
+            // obfuscating the padding) or zero after de-obfuscation.
+            if magic == [0; 4] || d[pos..pos + 4] == [0; 4] {
                 if let Some(data_offset) = self.first_nonzero(pos) {
                     report.warnings.push(ScanWarning::DataAfterZeroFill {
                         path: self.path.clone(),
@@ -294,8 +296,8 @@ impl BlockFile {
         })
     }
 
-    /// Offset of the first byte at or after `from` that is not (logically)
-    /// zero.
+    /// Offset of the first byte at or after `from` that is not fill: zero
+    /// on disk, or (in an obfuscated file) zero after de-obfuscation.
     fn first_nonzero(&self, from: usize) -> Option<usize> {
         let d = &self.bytes()[from..];
         match &self.xor {
@@ -304,7 +306,7 @@ impl BlockFile {
                 let key = x.bytes();
                 d.iter()
                     .enumerate()
-                    .position(|(i, &b)| b != key[(from + i) % 8])
+                    .position(|(i, &b)| b != 0 && b != key[(from + i) % 8])
                     .map(|i| from + i)
             }
         }

@@ -569,25 +569,12 @@ struct StatsJson {
     unresolved_inputs: u32,
     value_exceptions: u32,
     total_bytes: u64,
-    bytes_per_output_core: f64,
-    bytes_per_input_core: f64,
+    bytes_per_input: f64,
+    bytes_per_output: f64,
+    bytes_per_output_record: f64,
+    bytes_per_input_or_output: f64,
+    bytes_per_tx_total: f64,
     columns: Vec<(String, u64)>,
-}
-
-/// Core bytes per output and per input: the columns that hold each row.
-pub fn core_bytes(store: &Store) -> (f64, f64) {
-    let c = store.counts();
-    let sizes = store.sizes();
-    let sum = |prefixes: &[&str]| -> u64 {
-        sizes
-            .iter()
-            .filter(|(n, _)| prefixes.iter().any(|p| n.starts_with(p)))
-            .map(|(_, b)| b)
-            .sum()
-    };
-    let out = sum(&["out_", "ext_"]) as f64 / f64::from(c.outputs.max(1));
-    let inp = sum(&["in_", "unres_"]) as f64 / f64::from(c.inputs.max(1));
-    (out, inp)
 }
 
 pub fn stats(ctx: &Ctx) -> Result<()> {
@@ -595,7 +582,7 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
     let c = store.counts();
     let tip = store.tip();
     let sizes = store.sizes();
-    let (bo, bi) = core_bytes(&store);
+    let rb = store.row_bytes();
     let j = StatsJson {
         network: net.name(),
         format_version: chainhound_store::FORMAT_VERSION,
@@ -610,9 +597,12 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
         addresses: c.addrs,
         unresolved_inputs: c.unresolved,
         value_exceptions: c.value_exts,
-        total_bytes: sizes.iter().map(|s| s.1).sum(),
-        bytes_per_output_core: bo,
-        bytes_per_input_core: bi,
+        total_bytes: rb.total,
+        bytes_per_input: rb.per_input,
+        bytes_per_output: rb.per_output,
+        bytes_per_output_record: rb.per_output_record,
+        bytes_per_input_or_output: rb.per_input_or_output,
+        bytes_per_tx_total: rb.total_per_tx,
         columns: sizes.iter().map(|(n, b)| (n.to_string(), *b)).collect(),
     };
     emit(ctx, &j, || {
@@ -647,8 +637,14 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
         }
         let _ = writeln!(
             s,
-            "  {} bytes on disk; {:.2} bytes per output, {:.2} per input (core columns)",
-            j.total_bytes, j.bytes_per_output_core, j.bytes_per_input_core
+            "  {} bytes; per input {:.2}, per output {:.2} ({:.2} without the address index), \
+             per input or output {:.2}, per tx in all {:.1}",
+            j.total_bytes,
+            j.bytes_per_input,
+            j.bytes_per_output,
+            j.bytes_per_output_record,
+            j.bytes_per_input_or_output,
+            j.bytes_per_tx_total
         );
         for (n, b) in &j.columns {
             let _ = writeln!(s, "    {n:<20} {b:>14}");

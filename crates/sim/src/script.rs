@@ -28,6 +28,7 @@ pub(crate) enum ScriptKind {
 
 impl ScriptKind {
     /// Every kind the simulator writes.
+    #[cfg(test)]
     pub(crate) const ALL: [ScriptKind; 6] = [
         ScriptKind::P2pkh,
         ScriptKind::P2shP2wpkh,

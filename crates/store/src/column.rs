@@ -30,8 +30,13 @@ impl Map {
     }
 }
 
-/// A typed column over a memory-mapped file.
-pub(crate) struct Column<T: Pod> {
+/// A typed column over a memory-mapped file: fixed-size little-endian
+/// records, appended past a committed length that the owner's manifest
+/// records. Public so that derived-data crates (clustering, indexes) can keep
+/// their own columns under the same rules: rows past the committed length do
+/// not exist, files are never truncated, and in-place changes to committed
+/// rows must be journalled by the owner before they are made.
+pub struct Column<T: Pod> {
     path: PathBuf,
     file: File,
     map: Map,
@@ -48,8 +53,9 @@ const GROW_STEP: u64 = 1 << 16;
 impl<T: Pod> Column<T> {
     const SIZE: usize = std::mem::size_of::<T>();
 
-    /// Opens `dir/name.col` holding `len` committed records.
-    pub(crate) fn open(dir: &Path, name: &str, len: usize, writable: bool) -> Result<Column<T>> {
+    /// Opens `dir/name.col` holding `len` committed records (creating the
+    /// file if `writable`); fails if the file is shorter than `len` records.
+    pub fn open(dir: &Path, name: &str, len: usize, writable: bool) -> Result<Column<T>> {
         let path = dir.join(format!("{name}.col"));
         let file = if writable {
             OpenOptions::new()
@@ -104,20 +110,26 @@ impl<T: Pod> Column<T> {
 
     /// Number of records.
     #[inline]
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Whether the column has no records.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The records as a slice.
     #[inline]
-    pub(crate) fn as_slice(&self) -> &[T] {
+    pub fn as_slice(&self) -> &[T] {
         let bytes = &self.map.bytes()[..self.len * Self::SIZE];
         bytemuck::cast_slice(bytes)
     }
 
     /// Record `i`; panics if out of range (callers check against counts).
     #[inline]
-    pub(crate) fn get(&self, i: usize) -> T {
+    pub fn get(&self, i: usize) -> T {
         self.as_slice()[i]
     }
 
@@ -160,7 +172,7 @@ impl<T: Pod> Column<T> {
 
     /// Appends one record.
     #[inline]
-    pub(crate) fn push(&mut self, v: T) -> Result<()> {
+    pub fn push(&mut self, v: T) -> Result<()> {
         if (self.len + 1) * Self::SIZE > self.map.bytes().len() {
             self.reserve(1)?;
         }
@@ -171,23 +183,39 @@ impl<T: Pod> Column<T> {
         Ok(())
     }
 
-    /// Overwrites record `i < len` in place.
+    /// Appends many records.
+    pub fn extend_from_slice(&mut self, v: &[T]) -> Result<()> {
+        if v.is_empty() {
+            return Ok(());
+        }
+        self.reserve(v.len())?;
+        let at = self.len * Self::SIZE;
+        let bytes: &[u8] = bytemuck::cast_slice(v);
+        self.rw()[at..at + bytes.len()].copy_from_slice(bytes);
+        self.len += v.len();
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Overwrites record `i < len` in place; panics past the end.
     #[inline]
-    pub(crate) fn set(&mut self, i: usize, v: T) {
+    pub fn set(&mut self, i: usize, v: T) {
         assert!(i < self.len, "set past the end of {}", self.path.display());
         let at = i * Self::SIZE;
         self.rw()[at..at + Self::SIZE].copy_from_slice(bytemuck::bytes_of(&v));
         self.dirty = true;
     }
 
-    /// Forgets records past `len` (the bytes stay; they are overwritten later).
-    pub(crate) fn truncate(&mut self, len: usize) {
+    /// Forgets records past `len` (the bytes stay; they are overwritten
+    /// later). Panics if `len` exceeds the current length.
+    pub fn truncate(&mut self, len: usize) {
         assert!(len <= self.len);
         self.len = len;
     }
 
-    /// Makes everything written so far durable.
-    pub(crate) fn flush(&mut self) -> Result<()> {
+    /// Makes everything written so far durable (msync, and fsync when the
+    /// file grew).
+    pub fn flush(&mut self) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
@@ -204,8 +232,8 @@ impl<T: Pod> Column<T> {
         Ok(())
     }
 
-    /// Bytes of the committed records.
-    pub(crate) fn byte_len(&self) -> u64 {
+    /// Bytes of the records.
+    pub fn byte_len(&self) -> u64 {
         (self.len * Self::SIZE) as u64
     }
 }
@@ -227,6 +255,10 @@ mod tests {
         let r: Column<u32> = Column::open(dir.path(), "x", 100_000, false).unwrap();
         assert_eq!(r.get(5), 7);
         assert_eq!(r.get(99_999), 299_997);
+        let mut w: Column<u32> = Column::open(dir.path(), "x", 100_000, true).unwrap();
+        w.extend_from_slice(&[1, 2, 3]).unwrap();
+        w.extend_from_slice(&[]).unwrap();
+        assert_eq!(&w.as_slice()[99_999..], &[299_997, 1, 2, 3]);
         assert_eq!(r.as_slice().len(), 100_000);
         assert!(Column::<u32>::open(dir.path(), "x", 10_000_000, false).is_err());
     }

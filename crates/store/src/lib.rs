@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod column;
+mod columns;
 mod error;
 mod hashtab;
 mod journal;
@@ -30,9 +31,11 @@ mod reader;
 mod tables;
 mod writer;
 
+pub use column::Column;
+pub use columns::Columns;
 pub use error::{Result, StoreError};
-pub use manifest::{Counts, FORMAT_VERSION};
-pub use query::{AddrSummary, AddrTx};
+pub use manifest::{sync_dir, write_atomic, Counts, FORMAT_VERSION};
+pub use query::{AddrSummary, AddrTx, RowBytes};
 pub use reader::{BlockInfo, Funding, InputInfo, OutputInfo, Store, TxInfo};
 pub use tables::{COINBASE, MAX_ID, NONE, UNRESOLVED};
 pub use writer::{AppendStats, SourceLoc, StoreWriter};

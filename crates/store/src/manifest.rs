@@ -167,7 +167,7 @@ impl Manifest {
 }
 
 /// Writes `dir/name` atomically: temp file, fsync, rename, fsync directory.
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let dst = dir.join(name);
     let mut f = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
@@ -178,7 +178,8 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+/// Makes a directory's entries (creations, renames) durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::io(dir, e))

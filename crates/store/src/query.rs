@@ -113,3 +113,50 @@ impl Store {
         s
     }
 }
+
+/// Committed bytes per row, by the columns that hold each kind of row.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowBytes {
+    /// Input columns (`in_*`, `unres_*`) per input.
+    pub per_input: f64,
+    /// Output columns (`out_*`, `ext_*`) per output, address index included.
+    pub per_output: f64,
+    /// The output record without the address index (`out_prev_same_addr`):
+    /// value, address and spender, the fields of BlockSci's record.
+    pub per_output_record: f64,
+    /// Input and output columns over inputs plus outputs.
+    pub per_input_or_output: f64,
+    /// Every column and index, per transaction.
+    pub total_per_tx: f64,
+    /// Every column and index.
+    pub total: u64,
+}
+
+impl Store {
+    /// Bytes per input, output and transaction of this store.
+    pub fn row_bytes(&self) -> RowBytes {
+        let c = self.counts();
+        let sizes = self.sizes();
+        let sum = |prefixes: &[&str]| -> u64 {
+            sizes
+                .iter()
+                .filter(|(n, _)| prefixes.iter().any(|p| n.starts_with(p)))
+                .map(|(_, b)| b)
+                .sum()
+        };
+        let per = |b: u64, n: u64| b as f64 / n.max(1) as f64;
+        let (i, o) = (u64::from(c.inputs), u64::from(c.outputs));
+        let inputs = sum(&["in_", "unres_"]);
+        let outputs = sum(&["out_", "ext_"]);
+        let index = sum(&["out_prev_same_addr"]);
+        let total: u64 = sizes.iter().map(|s| s.1).sum();
+        RowBytes {
+            per_input: per(inputs, i),
+            per_output: per(outputs, o),
+            per_output_record: per(outputs - index, o),
+            per_input_or_output: per(inputs + outputs, i + o),
+            total_per_tx: per(total, u64::from(c.txs)),
+            total,
+        }
+    }
+}

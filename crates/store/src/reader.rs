@@ -135,6 +135,10 @@ impl Store {
         &self.dir
     }
 
+    pub(crate) fn tables(&self) -> &Tables {
+        &self.t
+    }
+
     /// Committed row counts.
     pub fn counts(&self) -> Counts {
         self.m.counts

@@ -124,6 +124,11 @@ impl StoreWriter {
         })
     }
 
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Rows written so far, committed or not.
     pub fn counts(&self) -> Counts {
         self.counts

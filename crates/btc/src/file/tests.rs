@@ -331,3 +331,23 @@ fn block_files_are_shareable_across_threads() {
     check::<BlocksDir>();
     check::<BtcError>();
 }
+
+/// Bitcoin Core 28+ obfuscates what it writes but pre-allocates the rest of
+/// a file with plain zeros: after de-obfuscation the fill reads as the key.
+#[test]
+fn obfuscated_file_with_plain_zero_fill() {
+    let key = [0x3c, 0xa1, 0x07, 0xfe, 0x55, 0x00, 0x91, 0x2b];
+    let xor = XorKey::new(key);
+    for zeros in [3, 8, 1000] {
+        let mut bytes = two_blocks(0);
+        xor.unwrap().apply(&mut bytes, 0);
+        bytes.resize(bytes.len() + zeros, 0);
+        let f = BlockFile::from_bytes("/x/blk00007.dat", 7, bytes, xor);
+        let r = f.scan(Network::Main).unwrap();
+        assert!(r.warnings.is_empty(), "{zeros}: {:?}", r.warnings);
+        assert_eq!(r.blocks.len(), 2);
+        let mut b = Block::default();
+        f.read_block(&r.blocks[1], &mut b).unwrap();
+        assert_eq!(b.hash, Network::Main.genesis_hash());
+    }
+}

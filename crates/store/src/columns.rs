@@ -1,0 +1,112 @@
+//! Zero-copy views of the committed columns, for whole-chain passes
+//! (clustering, indexes) that cannot afford a call per row.
+
+use std::ops::Range;
+
+use crate::manifest::Counts;
+use crate::reader::Store;
+use crate::tables::{range_of, VALUE_EXT};
+
+/// The committed columns of a [`Store`] as plain slices, each cut at its
+/// table's committed count. Row `i` of a slice is row `i` of the table;
+/// sentinels are as in `docs/store-format.md` (`in_prevout` holds
+/// [`crate::COINBASE`] or [`crate::UNRESOLVED`] for inputs without a stored
+/// funding output; `out_value` holds `0xFFFF_FFFF` for values in the
+/// exception table, which [`Columns::value`] resolves).
+#[derive(Copy, Clone)]
+pub struct Columns<'a> {
+    /// First transaction of each block.
+    pub blk_first_tx: &'a [u32],
+    /// First address id created by each block.
+    pub blk_first_addr: &'a [u32],
+    /// First input of each transaction.
+    pub tx_first_in: &'a [u32],
+    /// First output of each transaction.
+    pub tx_first_out: &'a [u32],
+    /// Transaction versions.
+    pub tx_version: &'a [i32],
+    /// Transaction lock times.
+    pub tx_lock_time: &'a [u32],
+    /// The output each input spends, or a sentinel.
+    pub in_prevout: &'a [u32],
+    /// Output values (32-bit; see [`Columns::value`]).
+    pub out_value: &'a [u32],
+    /// Address id of each output.
+    pub out_addr: &'a [u32],
+    /// Kind byte of each address (`chainhound_types::AddrKind`).
+    pub addr_kind: &'a [u8],
+    /// First output paid to each address.
+    pub addr_first_out: &'a [u32],
+    ext_output: &'a [u32],
+    ext_value: &'a [u64],
+    counts: Counts,
+}
+
+impl<'a> Columns<'a> {
+    /// The committed counts the slices are cut at.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Value of output `o` in satoshis; panics if `o` is not below
+    /// `counts().outputs`.
+    #[inline]
+    pub fn value(&self, o: u32) -> u64 {
+        let v = self.out_value[o as usize];
+        if v != VALUE_EXT {
+            return u64::from(v);
+        }
+        match self.ext_output.binary_search(&o) {
+            Ok(i) => self.ext_value[i],
+            Err(_) => u64::from(v),
+        }
+    }
+
+    /// The inputs of transaction `t`.
+    #[inline]
+    pub fn tx_inputs(&self, t: u32) -> Range<u32> {
+        range_of(self.tx_first_in, t as usize, self.counts.inputs)
+    }
+
+    /// The outputs of transaction `t`.
+    #[inline]
+    pub fn tx_outputs(&self, t: u32) -> Range<u32> {
+        range_of(self.tx_first_out, t as usize, self.counts.outputs)
+    }
+
+    /// The transactions of the block at row `b` (height minus base height).
+    #[inline]
+    pub fn block_txs(&self, b: u32) -> Range<u32> {
+        range_of(self.blk_first_tx, b as usize, self.counts.txs)
+    }
+
+    /// The address ids first seen in the block at row `b`.
+    #[inline]
+    pub fn block_addrs(&self, b: u32) -> Range<u32> {
+        range_of(self.blk_first_addr, b as usize, self.counts.addrs)
+    }
+}
+
+impl Store {
+    /// Zero-copy views of the committed columns.
+    pub fn columns(&self) -> Columns<'_> {
+        let t = self.tables();
+        let c = self.counts();
+        Columns {
+            blk_first_tx: &t.blk_first_tx.as_slice()[..c.blocks as usize],
+            blk_first_addr: &t.blk_first_addr.as_slice()[..c.blocks as usize],
+            tx_first_in: &t.tx_first_in.as_slice()[..c.txs as usize],
+            tx_first_out: &t.tx_first_out.as_slice()[..c.txs as usize],
+            tx_version: &t.tx_version.as_slice()[..c.txs as usize],
+            tx_lock_time: &t.tx_lock_time.as_slice()[..c.txs as usize],
+            in_prevout: &t.in_prevout.as_slice()[..c.inputs as usize],
+            out_value: &t.out_value.as_slice()[..c.outputs as usize],
+            out_addr: &t.out_addr.as_slice()[..c.outputs as usize],
+            addr_kind: &t.addr_kind.as_slice()[..c.addrs as usize],
+            addr_first_out: &t.addr_first_out.as_slice()[..c.addrs as usize],
+            ext_output: &t.ext_output.as_slice()[..c.value_exts as usize],
+            ext_value: &t.ext_value.as_slice()[..c.value_exts as usize],
+            counts: c,
+        }
+    }
+}
