@@ -1,8 +1,10 @@
 //! Open-addressing hash index from a key (txid, address) to a dense id.
 //!
-//! Slots are u32 holding `id + 1` (0 = empty) in a memory-mapped file named
-//! `<name>.<generation>.col`. The key itself is not stored: a hit is checked
-//! against the id's row in the owning table. An entry is valid only if its id
+//! Slots are u64 holding a 32-bit tag (the key hash's high half) above
+//! `id + 1` (0 = empty), in a memory-mapped file named
+//! `<name>.<generation>.col`. The key itself is not stored: a slot whose tag
+//! matches is checked against the id's row in the owning table, so a probe
+//! touches that table only for likely hits. An entry is valid only if its id
 //! is below the table's committed count *and* its key matches, so entries left
 //! by an interrupted batch are harmless and never need undoing. The table is
 //! rebuilt, under a new generation, when it is 60% full.
@@ -17,7 +19,7 @@ use crate::manifest::TableMeta;
 pub(crate) struct HashTable {
     name: &'static str,
     pub(crate) meta: TableMeta,
-    slots: Column<u32>,
+    slots: Column<u64>,
     mask: u64,
 }
 
@@ -57,21 +59,32 @@ impl HashTable {
     }
 
     /// Calls `f` with every candidate id for hash `h`, in probe order, until
-    /// `f` returns true or an empty slot ends the run.
+    /// `f` returns true or an empty slot ends the run. Returns that empty
+    /// slot, where `h` would be inserted.
     #[inline]
-    pub(crate) fn probe(&self, h: u64, mut f: impl FnMut(u32) -> bool) {
+    pub(crate) fn probe(&self, h: u64, mut f: impl FnMut(u32) -> bool) -> Option<usize> {
         let slots = self.slots.as_slice();
+        let tag = h >> 32;
         let mut i = h & self.mask;
         for _ in 0..slots.len() {
             let v = slots[i as usize];
             if v == 0 {
-                return;
+                return Some(i as usize);
             }
-            if f(v - 1) {
-                return;
+            if v >> 32 == tag && f((v as u32).wrapping_sub(1)) {
+                return None;
             }
             i = (i + 1) & self.mask;
         }
+        None
+    }
+
+    /// Inserts `id` under hash `h` into `slot`, the empty slot a `probe`
+    /// for `h` just returned (nothing was inserted since).
+    #[inline]
+    pub(crate) fn insert_at(&mut self, slot: usize, h: u64, id: u32) {
+        debug_assert_eq!(self.slots.get(slot), 0);
+        self.slots.set(slot, (h >> 32) << 32 | u64::from(id + 1));
     }
 
     /// Inserts `id` under hash `h` in the first empty slot.
@@ -79,7 +92,7 @@ impl HashTable {
         let mut i = h & self.mask;
         loop {
             if self.slots.get(i as usize) == 0 {
-                self.slots.set(i as usize, id + 1);
+                self.slots.set(i as usize, (h >> 32) << 32 | u64::from(id + 1));
                 return;
             }
             i = (i + 1) & self.mask;
@@ -132,7 +145,7 @@ fn create_zeroed(path: &Path, n: usize) -> Result<()> {
         .truncate(true)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
-    f.set_len((n * 4) as u64)
+    f.set_len((n * 8) as u64)
         .map_err(|e| StoreError::io(path, e))?;
     f.sync_all().map_err(|e| StoreError::io(path, e))
 }

@@ -146,10 +146,15 @@ impl Tables {
     }
 
     pub(crate) fn find_addr(&self, key: &AddrKey, c: &Counts) -> Option<u32> {
+        self.find_addr_or_slot(key, c).ok()
+    }
+
+    /// The address id, or else the index slot where it would be inserted.
+    pub(crate) fn find_addr_or_slot(&self, key: &AddrKey, c: &Counts) -> Result<u32, Option<usize>> {
         let kinds = self.addr_kind.as_slice();
         let payloads = self.addr_payload.as_slice();
         let mut found = None;
-        self.addr_table.probe(key.hash64(), |id| {
+        let empty = self.addr_table.probe(key.hash64(), |id| {
             let hit = id < c.addrs
                 && kinds[id as usize] == key.kind as u8
                 && payloads[id as usize] == key.payload;
@@ -158,7 +163,7 @@ impl Tables {
             }
             hit
         });
-        found
+        found.ok_or(empty)
     }
 
     pub(crate) fn addr_key(&self, a: u32) -> AddrKey {

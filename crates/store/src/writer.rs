@@ -10,6 +10,7 @@
 //!    and the next open puts journalled heads back.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -46,7 +47,7 @@ pub struct StoreWriter {
     manifest: Manifest,
     counts: Counts,
     t: Tables,
-    overlay: HashMap<u32, u32>,
+    overlay: HashMap<u32, u32, BuildHasherDefault<IdHasher>>,
     obsolete: Vec<PathBuf>,
     /// No manifest on disk yet.
     fresh: bool,
@@ -116,7 +117,7 @@ impl StoreWriter {
             counts: manifest.counts,
             manifest,
             t,
-            overlay: HashMap::new(),
+            overlay: HashMap::default(),
             obsolete: Vec::new(),
             fresh,
             #[cfg(test)]
@@ -277,15 +278,18 @@ impl StoreWriter {
     fn append_output(&mut self, value: u64, key: &chainhound_types::AddrKey) -> Result<()> {
         let o = self.counts.outputs;
         let t = &mut self.t;
-        let a = match t.find_addr(key, &self.counts) {
-            Some(a) => a,
-            None => {
+        let a = match t.find_addr_or_slot(key, &self.counts) {
+            Ok(a) => a,
+            Err(slot) => {
                 let a = self.counts.addrs;
                 t.addr_kind.push(key.kind as u8)?;
                 t.addr_payload.push(key.payload)?;
                 t.addr_first_out.push(o)?;
                 t.addr_last_out.push(NONE)?;
-                t.addr_table.insert(key.hash64(), a);
+                match slot {
+                    Some(s) => t.addr_table.insert_at(s, key.hash64(), a),
+                    None => t.addr_table.insert(key.hash64(), a),
+                }
                 self.counts.addrs += 1;
                 a
             }
@@ -450,6 +454,24 @@ impl StoreWriter {
     /// Bytes per column, for the layout report.
     pub fn sizes(&self) -> Vec<(&'static str, u64)> {
         self.t.sizes()
+    }
+}
+
+/// A hasher for dense integer ids: one multiplication, high bits well mixed.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
