@@ -12,6 +12,7 @@
 //! each peak RSS is its own.
 
 mod data;
+mod micro;
 mod report;
 mod sys;
 mod workers;
@@ -41,6 +42,11 @@ enum Cmd {
     Ingest(IngestArgs),
     /// Bytes per row and the full value scan of an existing store.
     Scan(ScanArgs),
+    /// Block decoding and header scanning on a real block (default: mainnet
+    /// block 702,861 from ../shared/data).
+    Decode(DecodeArgs),
+    /// The simulator's generation speed.
+    Simulate(SimulateArgs),
     /// One contender run (internal: spawned by `ingest`); prints one JSON line.
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -105,6 +111,29 @@ struct ScanArgs {
 }
 
 #[derive(Args)]
+struct DecodeArgs {
+    /// A raw block file.
+    #[arg(
+        long,
+        default_value = "../shared/data/btc-mainnet-block-702861/mainnet_block_702861.raw"
+    )]
+    block: PathBuf,
+    /// Timed decodes (the median is printed).
+    #[arg(long, default_value_t = 200)]
+    rounds: usize,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// Chain sizes in transactions, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000u64, 1_000_000])]
+    txs: Vec<u64>,
+    /// Where to write the chains (each is deleted after timing) [default: a temp dir].
+    #[arg(long)]
+    work: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct WorkerArgs {
     #[arg(value_enum)]
     contender: Contender,
@@ -121,6 +150,8 @@ fn main() {
     let r = match cli.cmd {
         Cmd::Ingest(a) => ingest(a),
         Cmd::Scan(a) => scan(a),
+        Cmd::Decode(a) => micro::decode(&a.block, a.rounds),
+        Cmd::Simulate(a) => micro::simulate_speed(&a.txs, a.work),
         Cmd::Worker(a) => worker(a),
     };
     if let Err(e) = r {

@@ -11,7 +11,7 @@ use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash as _;
 use chainhound_btc::{
     classify, decode_raw_tx, header_prev, header_time, parse_address, render, BlockFile, BlocksDir,
-    BtcError, FileFormat, Network, ReadOptions, ScanReport,
+    BtcError, FileFormat, Network, ScanReport,
 };
 use chainhound_types::{AddrKind, Block, Hash32, Input, Sats};
 
@@ -507,87 +507,4 @@ fn corrupt_real_blocks_are_rejected() {
     bad[loc.offset as usize + 40] ^= 1;
     let e = read(bad);
     assert!(matches!(e, BtcError::ProofOfWork { .. }), "{e}");
-}
-
-#[test]
-fn decode_speed() {
-    // Run with CHAINHOUND_BENCH=1 and --release for meaningful numbers.
-    if std::env::var_os("CHAINHOUND_BENCH").is_none() {
-        eprintln!("SKIPPED: set CHAINHOUND_BENCH=1 to measure decode speed");
-        return;
-    }
-    let Some(data) = util::shared_data() else {
-        return;
-    };
-    let path = data.join("btc-mainnet-block-702861/mainnet_block_702861.raw");
-    let bytes = std::fs::read(&path).unwrap();
-    let file = BlockFile::from_bytes(&path, 0, bytes.clone(), None);
-    let loc = file.scan(Network::Main).unwrap().blocks[0];
-    let mut out = Block::default();
-    let rounds = 200;
-    let t = std::time::Instant::now();
-    for _ in 0..rounds {
-        file.read_block(&loc, &mut out).unwrap();
-    }
-    let ours = t.elapsed() / rounds;
-    let mut lax = ReadOptions::default();
-    lax.witness_commitment = false;
-    let t = std::time::Instant::now();
-    for _ in 0..rounds {
-        file.read_block_with(&loc, &mut out, &lax).unwrap();
-    }
-    let ours_lax = t.elapsed() / rounds;
-    let t = std::time::Instant::now();
-    for _ in 0..rounds {
-        let b: bitcoin::Block = deserialize(&bytes).unwrap();
-        assert!(b.check_merkle_root());
-        let n: usize = b
-            .txdata
-            .iter()
-            .map(|t| t.total_size() + t.weight().to_wu() as usize)
-            .sum();
-        std::hint::black_box(n);
-    }
-    let theirs = t.elapsed() / rounds;
-    let mb = bytes.len() as f64 / 1e6;
-
-    // Scanning a ~130 MB blk file (95 copies of the block), plain and obfuscated.
-    let dir = tempfile::tempdir().unwrap();
-    let mut big = Vec::new();
-    for _ in 0..95 {
-        big.extend_from_slice(&Network::Main.magic());
-        big.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        big.extend_from_slice(&bytes);
-    }
-    let key = chainhound_btc::XorKey::new(*b"chainhnd").unwrap();
-    for xor in [None, Some(key)] {
-        let mut data = big.clone();
-        if let Some(k) = xor {
-            k.apply(&mut data, 0);
-        }
-        let p = dir.path().join("blk00000.dat");
-        std::fs::write(&p, &data).unwrap();
-        let f = BlockFile::open(&p, 0, xor).unwrap();
-        let t = std::time::Instant::now();
-        let r = f.scan(Network::Main).unwrap();
-        let scan = t.elapsed();
-        let t = std::time::Instant::now();
-        for loc in &r.blocks {
-            f.read_block(loc, &mut out).unwrap();
-        }
-        eprintln!(
-            "{} MB file, xor {}: scan {} blocks in {scan:?}, read all in {:?}",
-            data.len() / 1_000_000,
-            xor.is_some(),
-            r.blocks.len(),
-            t.elapsed()
-        );
-    }
-    eprintln!(
-        "block 702861: read_block {ours:?} ({:.0} MB/s); without witness commitment {ours_lax:?} ({:.0} MB/s); \
-         rust-bitcoin deserialize+txids+merkle {theirs:?} ({:.0} MB/s)",
-        mb / ours.as_secs_f64(),
-        mb / ours_lax.as_secs_f64(),
-        mb / theirs.as_secs_f64()
-    );
 }

@@ -2,13 +2,11 @@
 //! rust-bitcoin and checked against consensus-style rules and the truth.
 //!
 //! One 60k-transaction chain is generated per test binary and shared.
-//! Set `CHAINHOUND_SIM_BENCH=1` to also time 100k and 1M-transaction runs
-//! (use `--release`).
+//! Generation speed is measured by `chainhound-bench simulate`, not here.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use bitcoin::blockdata::constants::genesis_block;
 use bitcoin::consensus::deserialize;
@@ -772,39 +770,4 @@ fn rejects_bad_configs() {
     let e = simulate(&SimConfig::new(10, 1), &dir, &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("txs"));
     assert!(!dir.exists(), "nothing written");
-}
-
-#[test]
-fn bench_generation_speed() {
-    // CHAINHOUND_SIM_BENCH=1 runs 100k and 1M; a comma list picks sizes.
-    let Ok(spec) = std::env::var("CHAINHOUND_SIM_BENCH") else {
-        return;
-    };
-    let sizes: Vec<u64> = spec
-        .split(',')
-        .filter_map(|x| x.trim().parse().ok())
-        .filter(|n| *n >= 1_000)
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![100_000, 1_000_000]
-    } else {
-        sizes
-    };
-    for n in sizes {
-        let dir = tmp(&format!("bench-{n}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let t0 = Instant::now();
-        let s = simulate(&SimConfig::new(n, 1), &dir, &mut |_| {}).unwrap();
-        let dt = t0.elapsed().as_secs_f64();
-        eprintln!(
-            "{n} txs: {dt:.2} s, {:.0} tx/s, {} blocks, {} MB in {} files, {} addresses, {} laundering txs",
-            n as f64 / dt,
-            s.blocks,
-            s.bytes / 1_000_000,
-            s.files,
-            s.addresses,
-            s.laundering_txs
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }
