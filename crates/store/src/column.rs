@@ -123,6 +123,10 @@ impl<T: Pod> Column<T> {
     /// The records as a slice.
     #[inline]
     pub fn as_slice(&self) -> &[T] {
+        if self.len == 0 {
+            // An unmapped (empty) file has no aligned address to cast.
+            return &[];
+        }
         let bytes = &self.map.bytes()[..self.len * Self::SIZE];
         bytemuck::cast_slice(bytes)
     }
