@@ -92,7 +92,8 @@ impl HashTable {
         let mut i = h & self.mask;
         loop {
             if self.slots.get(i as usize) == 0 {
-                self.slots.set(i as usize, (h >> 32) << 32 | u64::from(id + 1));
+                self.slots
+                    .set(i as usize, (h >> 32) << 32 | u64::from(id + 1));
                 return;
             }
             i = (i + 1) & self.mask;

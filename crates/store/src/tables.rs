@@ -150,7 +150,11 @@ impl Tables {
     }
 
     /// The address id, or else the index slot where it would be inserted.
-    pub(crate) fn find_addr_or_slot(&self, key: &AddrKey, c: &Counts) -> Result<u32, Option<usize>> {
+    pub(crate) fn find_addr_or_slot(
+        &self,
+        key: &AddrKey,
+        c: &Counts,
+    ) -> Result<u32, Option<usize>> {
         let kinds = self.addr_kind.as_slice();
         let payloads = self.addr_payload.as_slice();
         let mut found = None;

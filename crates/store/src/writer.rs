@@ -10,8 +10,8 @@
 //!    and the next open puts journalled heads back.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::fs::{self, File};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use chainhound_types::{Block, Hash32, Input};
