@@ -5,12 +5,14 @@
 //! ```text
 //! cargo run --release -p chainhound-bench -- ingest --txs 1000000 --seed 1 --runs 3
 //! cargo run --release -p chainhound-bench -- scan --store DIR
+//! cargo run --release -p chainhound-bench -- cluster --txs 1000000
 //! ```
 //!
 //! Every contender runs in a child process of this binary (`worker`), pinned
 //! to one CPU with `sched_setaffinity(2)`, so that times are per core and
 //! each peak RSS is its own.
 
+mod cluster;
 mod data;
 mod micro;
 mod report;
@@ -47,6 +49,9 @@ enum Cmd {
     Decode(DecodeArgs),
     /// The simulator's generation speed.
     Simulate(SimulateArgs),
+    /// Clustering: multi-input pass throughput, per-block incremental
+    /// update, and accuracy per heuristic against the simulator's truth.
+    Cluster(cluster::ClusterArgs),
     /// One contender run (internal: spawned by `ingest`); prints one JSON line.
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -152,6 +157,7 @@ fn main() {
         Cmd::Scan(a) => scan(a),
         Cmd::Decode(a) => micro::decode(&a.block, a.rounds),
         Cmd::Simulate(a) => micro::simulate_speed(&a.txs, a.work),
+        Cmd::Cluster(a) => cluster::run(a),
         Cmd::Worker(a) => worker(a),
     };
     if let Err(e) = r {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use chainhound_btc::{BlocksDir, Network};
-use chainhound_ingest::{ingest_btc, IngestOptions, IngestReport};
+use chainhound_ingest::{ingest_btc, ClusterUpdate, IngestOptions, IngestReport};
 use chainhound_store::StoreWriter;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -39,6 +39,9 @@ pub struct BtcArgs {
     /// Append at most this many blocks this run.
     #[arg(long)]
     pub max_blocks: Option<u32>,
+    /// Do not update the entity clusters (`chainhound cluster` does it later).
+    #[arg(long)]
+    pub no_cluster: bool,
 }
 
 #[derive(Serialize)]
@@ -59,6 +62,7 @@ struct ReportJson {
     conflicting_spends: u64,
     tip_height: Option<u32>,
     tip_hash: Option<String>,
+    clustered_blocks: Option<u32>,
     scan_seconds: f64,
     load_seconds: f64,
     warnings: Vec<String>,
@@ -83,6 +87,11 @@ pub fn ingest(ctx: &Ctx, args: &BtcArgs) -> Result<IngestReport> {
     let mut opts = IngestOptions {
         anchor_height: args.anchor_height,
         max_blocks: args.max_blocks,
+        clusters: if args.no_cluster {
+            ClusterUpdate::Off
+        } else {
+            ClusterUpdate::Follow
+        },
         ..Default::default()
     };
     if let Some(n) = args.commit_every {
@@ -117,6 +126,7 @@ fn print_report(ctx: &Ctx, r: &IngestReport) -> Result<()> {
             conflicting_spends: r.conflicting_spends,
             tip_height: r.tip.map(|t| t.0),
             tip_hash: r.tip.map(|t| t.1.to_string()),
+            clustered_blocks: r.clusters.as_ref().map(|c| c.covered_blocks),
             scan_seconds: r.scan_time.as_secs_f64(),
             load_seconds: r.load_time.as_secs_f64(),
             warnings: r.warnings.clone(),
@@ -155,6 +165,14 @@ fn print_report(ctx: &Ctx, r: &IngestReport) -> Result<()> {
         println!(
             "warning: {} inputs spend an output that was already spent",
             r.conflicting_spends
+        );
+    }
+    if let Some(c) = &r.clusters {
+        println!(
+            "clusters: {} blocks covered ({} clustered this run in {:.2}s)",
+            c.covered_blocks,
+            c.blocks_added,
+            (c.cluster_time + c.commit_time).as_secs_f64()
         );
     }
     match r.tip {

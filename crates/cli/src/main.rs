@@ -2,8 +2,10 @@
 //! sets up logging and progress bars, calls the library crates, and prints
 //! results for people or, with `--json`, for machines.
 
+mod entities;
 mod fmt;
 mod ingest;
+mod intel;
 mod progress;
 mod query;
 mod sim;
@@ -51,6 +53,24 @@ enum Cmd {
     Address(query::AddressArgs),
     /// Summarize the store: tip, row counts, bytes per column.
     Stats,
+    /// Update (or, with new --heuristics, recompute) the entity clusters and
+    /// print their statistics.
+    Cluster(entities::ClusterArgs),
+    /// Show an entity (by address or entity id): size, balance, tags,
+    /// activity, top counterparties; or --superclusters.
+    Entity(entities::EntityArgs),
+    /// Show the chain of transactions, and the heuristic behind each link,
+    /// that put two addresses into one entity.
+    Explain(entities::ExplainArgs),
+    /// Write derived data to files.
+    #[command(subcommand)]
+    Export(entities::ExportCmd),
+    /// Import attribution tags (OFAC SDN, GraphSense TagPacks, CSV) into <data>/intel.
+    #[command(subcommand)]
+    Import(intel::ImportCmd),
+    /// List imported tags and sources.
+    #[command(subcommand)]
+    Tags(intel::TagsCmd),
     /// Write a simulated economy with a laundering incident as blk files plus ground truth.
     Simulate(sim::SimulateArgs),
     /// Simulate a small incident, ingest it and show what an analyst looks at first.
@@ -95,6 +115,12 @@ fn run(ctx: &Ctx, cmd: Cmd) -> Result<()> {
         Cmd::Tx(a) => query::tx(ctx, a),
         Cmd::Address(a) => query::address(ctx, a),
         Cmd::Stats => query::stats(ctx),
+        Cmd::Cluster(a) => entities::cluster(ctx, a),
+        Cmd::Entity(a) => entities::entity(ctx, a),
+        Cmd::Explain(a) => entities::explain(ctx, a),
+        Cmd::Export(c) => entities::export(ctx, c),
+        Cmd::Import(c) => intel::import(ctx, c),
+        Cmd::Tags(c) => intel::tags(ctx, c),
         Cmd::Simulate(a) => sim::simulate(ctx, a),
         Cmd::Demo(a) => sim::demo(ctx, a),
         Cmd::Dump => query::dump(ctx),

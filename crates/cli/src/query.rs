@@ -55,7 +55,8 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash32> {
         .map_err(|_| anyhow!("{what} must be 64 hex digits, got {s:?}"))
 }
 
-fn emit<T: Serialize>(ctx: &Ctx, value: &T, text: impl FnOnce() -> String) -> Result<()> {
+/// Prints `value` as JSON with `--json`, else the text `text` builds.
+pub fn emit<T: Serialize>(ctx: &Ctx, value: &T, text: impl FnOnce() -> String) -> Result<()> {
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {

@@ -159,6 +159,10 @@ struct DemoJson {
     truth_laundering_seen_downstream: usize,
     truth_received_by_exchange: Vec<(String, String, u64)>,
     truth_stockpile_sat: u64,
+    /// The clusters' view of the victim's hot wallet and of the thief's
+    /// first address (`chainhound entity`).
+    victim_entity: Option<crate::entities::EntityBrief>,
+    thief_entity: Option<crate::entities::EntityBrief>,
 }
 
 #[derive(Serialize)]
@@ -205,12 +209,16 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         anchor_height: None,
         commit_every: None,
         max_blocks: None,
+        no_cluster: false,
     };
     ingest(ctx, &args)?;
     j.ingest_seconds = t.elapsed().as_secs_f64();
     let store = Store::open(&ctx.btc_dir())?;
     j.store_dir = ctx.btc_dir().display().to_string();
     analyse(&store, &truth, &mut j)?;
+    let first = |a: Option<&String>| a.and_then(|a| crate::entities::brief(&store, a));
+    j.victim_entity = first(j.drained.first().map(|w| &w.address));
+    j.thief_entity = first(j.first_hops.first().map(|h| &h.address));
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
@@ -423,7 +431,24 @@ fn print_demo(ctx: &Ctx, j: &DemoJson) {
         "  stockpiled (never moved): {}",
         Sats(j.truth_stockpile_sat)
     );
+    for (who, e) in [
+        ("victim's hot wallet", &j.victim_entity),
+        ("thief", &j.thief_entity),
+    ] {
+        if let Some(e) = e {
+            println!(
+                "\nEntity of the {who} ({}): entity {}, {} address(es) joined by common-input ownership, balance {}, {} txs, {} CoinJoins",
+                e.first_address, e.entity_id, e.addresses, Sats(e.balance_sat), e.txs, e.coinjoins
+            );
+        }
+    }
     println!("\nNext:");
+    if let Some(e) = &j.victim_entity {
+        println!("  chainhound --data {data} entity {}", e.first_address);
+    }
+    if let Some(e) = &j.thief_entity {
+        println!("  chainhound --data {data} entity {}", e.first_address);
+    }
     if let Some(t) = j.theft_txids.first() {
         println!("  chainhound --data {data} tx {t}");
     }

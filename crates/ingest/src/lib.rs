@@ -2,6 +2,10 @@
 //! chain, roll back what a reorg replaced, append the rest in height order,
 //! and commit regularly so that a killed run resumes where it stopped.
 //!
+//! Derived state follows the store: with [`ClusterUpdate::Follow`], the
+//! entity clusters (`chainhound-entities`) are brought up to every commit
+//! right after it, so a killed run loses nothing committed in either.
+//!
 //! Architecture invariant: this is the only crate that knows both the readers
 //! (`chainhound-btc`) and the store; neither knows the other.
 
@@ -13,7 +17,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chainhound_btc::{block_work, header_prev, BlockFile, BlockLoc, BlocksDir, BtcError};
-use chainhound_store::{SourceLoc, StoreError, StoreWriter};
+use chainhound_entities::{Clusterer, ConfigChoice, EntitiesError, UpdateReport};
+use chainhound_store::{SourceLoc, Store, StoreError, StoreWriter};
 use chainhound_types::{Block, Hash32};
 
 use crate::chain::{plan, Node, Stored};
@@ -28,6 +33,9 @@ pub enum IngestError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Updating the entity clusters failed (the store itself is committed).
+    #[error("updating the entity clusters: {0}")]
+    Entities(#[from] EntitiesError),
     /// The blocks found do not connect to the network's genesis block.
     #[error(
         "none of the {blocks} blocks found links back to the {network} genesis block {genesis}; \
@@ -55,6 +63,20 @@ pub struct IngestOptions {
     pub commit_every_blocks: u32,
     /// Append at most this many blocks, then stop (the rest comes next run).
     pub max_blocks: Option<u32>,
+    /// Whether the entity clusters follow the store.
+    pub clusters: ClusterUpdate,
+}
+
+/// Whether ingest keeps the entity clusters (`<store>/entities`) in step.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ClusterUpdate {
+    /// Leave them alone (`chainhound cluster` updates them later).
+    #[default]
+    Off,
+    /// Update them after every store commit, with their stored configuration
+    /// (the default one for a store that has none). If another process holds
+    /// them, ingest goes on without them and logs a warning.
+    Follow,
 }
 
 impl Default for IngestOptions {
@@ -64,6 +86,7 @@ impl Default for IngestOptions {
             commit_interval: Duration::from_secs(2),
             commit_every_blocks: u32::MAX,
             max_blocks: None,
+            clusters: ClusterUpdate::Off,
         }
     }
 }
@@ -125,6 +148,8 @@ pub struct IngestReport {
     pub scan_time: Duration,
     /// Time spent decoding and storing.
     pub load_time: Duration,
+    /// What following the store did to the entity clusters, if they follow.
+    pub clusters: Option<UpdateReport>,
 }
 
 /// Ingests the blocks of `source` into `writer`.
@@ -202,6 +227,17 @@ pub fn ingest_btc(
         writer.set_base_height(p.fork_height)?;
     }
 
+    let mut clusters = match opts.clusters {
+        ClusterUpdate::Off => None,
+        ClusterUpdate::Follow => match Clusterer::open(writer.dir(), ConfigChoice::Stored) {
+            Ok(c) => Some(c),
+            Err(EntitiesError::Locked(d)) => {
+                tracing::warn!(dir = %d.display(), "clusters are locked by another process; not updating them");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
     let t1 = Instant::now();
     let todo = match opts.max_blocks {
         Some(m) => p.append.len().min(m as usize),
@@ -218,12 +254,14 @@ pub fn ingest_btc(
         opts,
         progress,
         &mut report,
+        &mut clusters,
     );
     // Whatever was appended is valid: keep it even if a later block failed.
     let committed = writer.commit();
     progress.done();
     result?;
     committed?;
+    follow(&mut clusters, writer, &mut report)?;
     report.load_time = t1.elapsed();
     report.tip = writer.tip();
     Ok(report)
@@ -239,6 +277,7 @@ fn append_all(
     opts: &IngestOptions,
     progress: &mut dyn Progress,
     report: &mut IngestReport,
+    clusters: &mut Option<Clusterer>,
 ) -> Result<(), IngestError> {
     let mut block = Block::default();
     let mut last_commit = Instant::now();
@@ -266,10 +305,33 @@ fn append_all(
         if since_commit >= opts.commit_every_blocks || last_commit.elapsed() >= opts.commit_interval
         {
             writer.commit()?;
+            follow(clusters, writer, report)?;
             last_commit = Instant::now();
             since_commit = 0;
         }
     }
+    Ok(())
+}
+
+/// Brings the clusters up to the store's last commit.
+fn follow(
+    clusters: &mut Option<Clusterer>,
+    writer: &StoreWriter,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let Some(c) = clusters else {
+        return Ok(());
+    };
+    let store = Store::open(writer.dir())?;
+    let r = c.update(&store)?;
+    let total = report.clusters.get_or_insert_with(UpdateReport::default);
+    total.blocks_added += r.blocks_added;
+    total.blocks_dropped += r.blocks_dropped;
+    total.covered_blocks = r.covered_blocks;
+    total.tip_height = r.tip_height;
+    total.stats.add(&r.stats);
+    total.cluster_time += r.cluster_time;
+    total.commit_time += r.commit_time;
     Ok(())
 }
 

@@ -1,11 +1,15 @@
-//! The undo journal for the one column that is updated in place under a
-//! commit protocol: `addr_last` (newest output of each address).
+//! Undo journals for cells updated in place under a commit protocol.
 //!
-//! Before a commit overwrites committed `addr_last` cells, it writes their old
-//! values here, tagged with the manifest generation they belong to. If the
-//! process dies before the new manifest lands, the next open finds a journal
-//! whose generation equals the manifest's and puts the old values back. A
-//! journal with a bad checksum was never complete, so nothing was overwritten.
+//! Before a commit overwrites committed cells (the store's `addr_last_out`,
+//! the entity clusters' address rows), it writes their old values here,
+//! tagged with the manifest generation they belong to. If the process dies
+//! before the new manifest lands, the next open finds a journal whose
+//! generation equals the manifest's and puts the old values back. A journal
+//! with a bad checksum was never complete, so nothing was overwritten.
+//!
+//! Layout (little-endian): 4-byte magic, generation `u64`, entry count
+//! `u32`, then per entry a row id `u32` and `W` old values `u32`, then a
+//! CRC-32 of everything before it. Written with [`crate::write_atomic`].
 
 use std::fs;
 use std::path::Path;
@@ -13,40 +17,46 @@ use std::path::Path;
 use crate::error::{Result, StoreError};
 use crate::manifest::{write_atomic, Reader};
 
+/// The store's own journal: old `addr_last_out` heads.
 pub(crate) const JOURNAL: &str = "JOURNAL";
-const MAGIC: &[u8; 4] = b"CHUJ";
+pub(crate) const MAGIC: &[u8; 4] = b"CHUJ";
 
+/// Old values of `W`-wide rows, for undoing an interrupted commit.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Journal {
+pub struct UndoJournal<const W: usize> {
+    /// The manifest generation the old values belong to.
     pub generation: u64,
-    /// (address id, old addr_last value)
-    pub entries: Vec<(u32, u32)>,
+    /// (row id, old values).
+    pub entries: Vec<(u32, [u32; W])>,
 }
 
-impl Journal {
-    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
-        let mut b = Vec::with_capacity(16 + self.entries.len() * 8);
-        b.extend_from_slice(MAGIC);
+impl<const W: usize> UndoJournal<W> {
+    /// Writes the journal `dir/name` durably.
+    pub fn write(&self, dir: &Path, name: &str, magic: &[u8; 4]) -> Result<()> {
+        let mut b = Vec::with_capacity(20 + self.entries.len() * 4 * (W + 1));
+        b.extend_from_slice(magic);
         b.extend_from_slice(&self.generation.to_le_bytes());
         b.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        for (a, v) in &self.entries {
-            b.extend_from_slice(&a.to_le_bytes());
-            b.extend_from_slice(&v.to_le_bytes());
+        for (row, old) in &self.entries {
+            b.extend_from_slice(&row.to_le_bytes());
+            for v in old {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
         }
         let crc = crc32fast::hash(&b);
         b.extend_from_slice(&crc.to_le_bytes());
-        write_atomic(dir, JOURNAL, &b)
+        write_atomic(dir, name, &b)
     }
 
-    /// Reads the journal; `Ok(None)` if there is none or it is incomplete.
-    pub(crate) fn read(dir: &Path) -> Result<Option<Journal>> {
-        let path = dir.join(JOURNAL);
+    /// Reads `dir/name`; `Ok(None)` if there is none or it is incomplete.
+    pub fn read(dir: &Path, name: &str, magic: &[u8; 4]) -> Result<Option<Self>> {
+        let path = dir.join(name);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::io(&path, e)),
         };
-        if bytes.len() < 20 || &bytes[..4] != MAGIC {
+        if bytes.len() < 20 || &bytes[..4] != magic {
             return Ok(None);
         }
         let (body, crc) = bytes.split_at(bytes.len() - 4);
@@ -56,23 +66,45 @@ impl Journal {
         let mut r = Reader { b: body, at: 4 };
         let generation = r.u64();
         let n = r.u32() as usize;
-        if body.len() != 16 + n * 8 {
+        if body.len() != 16 + n * 4 * (W + 1) {
             return Ok(None);
         }
-        let entries = (0..n).map(|_| (r.u32(), r.u32())).collect();
-        Ok(Some(Journal {
+        let entries = (0..n)
+            .map(|_| {
+                let row = r.u32();
+                let mut old = [0u32; W];
+                for v in &mut old {
+                    *v = r.u32();
+                }
+                (row, old)
+            })
+            .collect();
+        Ok(Some(UndoJournal {
             generation,
             entries,
         }))
     }
 
-    pub(crate) fn remove(dir: &Path) -> Result<()> {
-        let path = dir.join(JOURNAL);
+    /// Deletes `dir/name` if present.
+    pub fn remove(dir: &Path, name: &str) -> Result<()> {
+        let path = dir.join(name);
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::io(&path, e)),
         }
+    }
+}
+
+/// Takes the one-writer lock of a directory (`dir/LOCK`), held until the
+/// returned file is dropped.
+pub fn lock_dir(dir: &Path) -> Result<fs::File> {
+    let path = dir.join("LOCK");
+    let f = fs::File::create(&path).map_err(|e| StoreError::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
     }
 }
 
@@ -83,17 +115,36 @@ mod tests {
     #[test]
     fn round_trip_and_torn_write() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal {
+        let j = UndoJournal::<2> {
             generation: 9,
-            entries: vec![(1, 2), (3, u32::MAX)],
+            entries: vec![(1, [2, 3]), (3, [u32::MAX, 0])],
         };
-        j.write(dir.path()).unwrap();
-        assert_eq!(Journal::read(dir.path()).unwrap(), Some(j));
+        j.write(dir.path(), JOURNAL, MAGIC).unwrap();
+        assert_eq!(
+            UndoJournal::<2>::read(dir.path(), JOURNAL, MAGIC).unwrap(),
+            Some(j)
+        );
+        assert_eq!(
+            UndoJournal::<2>::read(dir.path(), JOURNAL, b"XXXX").unwrap(),
+            None
+        );
         let path = dir.path().join(JOURNAL);
         let bytes = fs::read(&path).unwrap();
         fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert_eq!(Journal::read(dir.path()).unwrap(), None);
-        Journal::remove(dir.path()).unwrap();
-        Journal::remove(dir.path()).unwrap();
+        assert_eq!(
+            UndoJournal::<2>::read(dir.path(), JOURNAL, MAGIC).unwrap(),
+            None
+        );
+        UndoJournal::<2>::remove(dir.path(), JOURNAL).unwrap();
+        UndoJournal::<2>::remove(dir.path(), JOURNAL).unwrap();
+    }
+
+    #[test]
+    fn one_lock_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_dir(dir.path()).unwrap();
+        assert!(matches!(lock_dir(dir.path()), Err(StoreError::Locked(_))));
+        drop(held);
+        lock_dir(dir.path()).unwrap();
     }
 }

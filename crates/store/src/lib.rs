@@ -34,6 +34,7 @@ mod writer;
 pub use column::Column;
 pub use columns::Columns;
 pub use error::{Result, StoreError};
+pub use journal::{lock_dir, UndoJournal};
 pub use manifest::{sync_dir, write_atomic, Counts, FORMAT_VERSION};
 pub use query::{AddrSummary, AddrTx, RowBytes};
 pub use reader::{BlockInfo, Funding, InputInfo, OutputInfo, Store, TxInfo};

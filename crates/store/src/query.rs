@@ -79,7 +79,7 @@ impl Store {
                 });
             }
         }
-        rows.sort_unstable_by(|a, b| b.tx.cmp(&a.tx));
+        rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.tx));
         let mut merged: Vec<AddrTx> = Vec::with_capacity(rows.len());
         for r in rows {
             match merged.last_mut() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chainhound_types::{AddrId, AddrKey, BlockHeight, Hash32, InputId, OutputId, Sats, TxNum};
 
 use crate::error::Result;
-use crate::journal::Journal;
+use crate::journal::{UndoJournal, JOURNAL, MAGIC};
 use crate::manifest::{Counts, Manifest};
 use crate::tables::{Tables, COINBASE, NONE, UNRESOLVED};
 
@@ -117,9 +117,9 @@ impl Store {
         let m = Manifest::load(dir)?;
         let t = Tables::open(dir, &m, false)?;
         let mut undo_heads = HashMap::new();
-        if let Some(j) = Journal::read(dir)? {
+        if let Some(j) = UndoJournal::<1>::read(dir, JOURNAL, MAGIC)? {
             if j.generation == m.generation {
-                undo_heads.extend(j.entries);
+                undo_heads.extend(j.entries.into_iter().map(|(a, [old])| (a, old)));
             }
         }
         Ok(Store {

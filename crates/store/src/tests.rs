@@ -16,7 +16,7 @@ const MAGIC: [u8; 4] = [0xfa, 0xbf, 0xb5, 0xda];
 
 fn h(tag: u64, n: u64) -> Hash32 {
     let mut b = [0u8; 32];
-    let x = crate::hashtab::mix(tag.wrapping_mul(0x1000_0000_01) ^ n);
+    let x = crate::hashtab::mix(tag.wrapping_mul(0x0010_0000_0001) ^ n);
     b[..8].copy_from_slice(&x.to_le_bytes());
     b[8..16].copy_from_slice(&n.to_le_bytes());
     b[16..24].copy_from_slice(&tag.to_le_bytes());
@@ -84,7 +84,7 @@ impl ChainGen {
                     b.inputs.push(Input::Spend { txid: t, vout: v });
                     total += val;
                 }
-                if self.rand() % 5 == 0 {
+                if self.rand().is_multiple_of(5) {
                     b.inputs.push(Input::Spend {
                         txid: h(7777, self.rand()),
                         vout: 3,

@@ -18,7 +18,7 @@ use chainhound_types::{Block, Hash32, Input};
 
 use crate::error::{Result, StoreError};
 use crate::hashtab::HashTable;
-use crate::journal::Journal;
+use crate::journal::{lock_dir, UndoJournal, JOURNAL, MAGIC};
 use crate::manifest::{Counts, Manifest};
 use crate::tables::{tx_hash, Tables, COINBASE, MAX_ID, NONE, UNRESOLVED, VALUE_EXT};
 
@@ -77,13 +77,7 @@ impl StoreWriter {
     /// recovers from an interrupted commit.
     pub fn open(dir: &Path, network_magic: [u8; 4], network_name: &str) -> Result<StoreWriter> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        let lock_path = dir.join("LOCK");
-        let lock = File::create(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
-            Err(fs::TryLockError::Error(e)) => return Err(StoreError::io(&lock_path, e)),
-        }
+        let lock = lock_dir(dir)?;
         // A new store's manifest is written by its first commit, so a run
         // that fails before storing anything leaves no store behind.
         let (manifest, fresh) = match Manifest::load(dir) {
@@ -98,18 +92,18 @@ impl StoreWriter {
             });
         }
         let mut t = Tables::open(dir, &manifest, true)?;
-        if let Some(j) = Journal::read(dir)? {
+        if let Some(j) = UndoJournal::<1>::read(dir, JOURNAL, MAGIC)? {
             if j.generation == manifest.generation {
                 tracing::warn!(entries = j.entries.len(), "undoing an interrupted commit");
-                for (a, old) in &j.entries {
-                    if *a < manifest.counts.addrs {
-                        t.addr_last_out.set(*a as usize, *old);
+                for &(a, [old]) in &j.entries {
+                    if a < manifest.counts.addrs {
+                        t.addr_last_out.set(a as usize, old);
                     }
                 }
                 t.addr_last_out.flush()?;
             }
         }
-        Journal::remove(dir)?;
+        UndoJournal::<1>::remove(dir, JOURNAL)?;
         remove_stale_tables(dir, &manifest)?;
         Ok(StoreWriter {
             dir: dir.to_path_buf(),
@@ -376,20 +370,20 @@ impl StoreWriter {
             return Ok(());
         }
         let committed_addrs = self.manifest.counts.addrs;
-        let mut entries: Vec<(u32, u32)> = self
+        let mut entries: Vec<(u32, [u32; 1])> = self
             .overlay
             .keys()
             .filter(|&&a| a < committed_addrs)
-            .map(|&a| (a, self.t.addr_last_out.get(a as usize)))
+            .map(|&a| (a, [self.t.addr_last_out.get(a as usize)]))
             .collect();
         entries.sort_unstable();
         let journaled = !entries.is_empty();
         if journaled {
-            Journal {
+            UndoJournal {
                 generation: self.manifest.generation,
                 entries,
             }
-            .write(&self.dir)?;
+            .write(&self.dir, JOURNAL, MAGIC)?;
         }
         crash_point!(self, 1);
         for (&a, &head) in &self.overlay {
@@ -408,7 +402,7 @@ impl StoreWriter {
         self.manifest = next;
         self.fresh = false;
         if journaled {
-            Journal::remove(&self.dir)?;
+            UndoJournal::<1>::remove(&self.dir, JOURNAL)?;
         }
         for p in self.obsolete.drain(..) {
             let _ = fs::remove_file(p);

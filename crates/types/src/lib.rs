@@ -12,6 +12,7 @@ mod amount;
 mod block;
 mod hash;
 mod ids;
+pub mod time;
 
 pub use addr::{mix64, AddrKey, AddrKind};
 pub use amount::{Sats, MAX_MONEY};
