@@ -197,6 +197,12 @@ pub enum BtcError {
         /// The input string.
         input: String,
     },
+    /// A block asked for by hash is in none of the files.
+    #[error("block {hash} is not in the block files")]
+    BlockNotFound {
+        /// The block hash.
+        hash: Hash32,
+    },
 }
 
 fn hex4(b: &[u8; 4]) -> String {

@@ -476,6 +476,42 @@ impl BlocksDir {
     pub fn open_file(&self, entry: &BlockFileEntry) -> Result<BlockFile, BtcError> {
         BlockFile::open(&entry.path, entry.index, self.xor)
     }
+
+    /// Writes the blocks with the given hashes, in that order, as one plain
+    /// (unobfuscated) blk file at `dest`: a fixture, or a node's view of the
+    /// chain at some earlier moment. Returns the bytes written; a hash that
+    /// is not in these files is an error naming it.
+    pub fn extract(&self, hashes: &[Hash32], dest: &Path) -> Result<u64, BtcError> {
+        let mut files = Vec::with_capacity(self.files.len());
+        let mut at = std::collections::HashMap::new();
+        for entry in &self.files {
+            let f = self.open_file(entry)?;
+            for loc in f.scan(self.network)?.blocks {
+                at.entry(loc.hash).or_insert((files.len(), loc));
+            }
+            files.push(f);
+        }
+        let mut out = Vec::new();
+        for h in hashes {
+            let Some((fi, loc)) = at.get(h) else {
+                return Err(BtcError::BlockNotFound { hash: *h });
+            };
+            let f = &files[*fi];
+            let start = loc.offset as usize;
+            let mut body = f.bytes()[start..start + loc.len as usize].to_vec();
+            if let Some(x) = f.xor {
+                x.apply(&mut body, loc.offset);
+            }
+            out.extend_from_slice(&self.network.magic());
+            out.extend_from_slice(&loc.len.to_le_bytes());
+            out.extend_from_slice(&body);
+        }
+        std::fs::write(dest, &out).map_err(|source| BtcError::Io {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        Ok(out.len() as u64)
+    }
 }
 
 /// `N` of a `blkN.dat` name with at least five digits.

@@ -14,7 +14,7 @@ use chainhound_entities::{
 use chainhound_ingest::{ingest_btc, ClusterUpdate, IngestOptions, Quiet};
 use chainhound_sim::{simulate, SimConfig, Truth};
 use chainhound_store::{Store, StoreWriter};
-use chainhound_types::AddrId;
+use chainhound_types::{AddrId, Hash32};
 
 fn ingest(store: &Path, blocks: &BlocksDir, commit_every: u32) {
     let mut w = StoreWriter::open(store, Network::Regtest.magic(), "regtest").unwrap();
@@ -151,31 +151,14 @@ fn a_reorg_is_followed_from_the_fork() {
     let blocks = BlocksDir::open(chain.join("blocks"), Network::Regtest).unwrap();
     // The node's view before the reorg: the main chain up to the stale
     // block's parent, then the stale block.
-    let mut records = Vec::new();
-    let mut files = Vec::new();
-    for e in blocks.files() {
-        let f = blocks.open_file(e).unwrap();
-        for loc in f.scan(Network::Regtest).unwrap().blocks {
-            records.push((files.len(), loc));
-        }
-        files.push(std::fs::read(&e.path).unwrap());
-    }
-    let record = |hash: &str| {
-        let (fi, loc) = records
-            .iter()
-            .find(|(_, l)| l.hash.to_string() == hash)
-            .unwrap();
-        let start = loc.offset as usize - 8;
-        files[*fi][start..loc.offset as usize + loc.len as usize].to_vec()
-    };
-    let mut before = Vec::new();
-    for hash in &truth.main_chain[..stale.height as usize] {
-        before.extend(record(hash));
-    }
-    before.extend(record(&stale.hash));
+    let mut view: Vec<Hash32> = truth.main_chain[..stale.height as usize]
+        .iter()
+        .map(|h| Hash32::from_display_hex(h).unwrap())
+        .collect();
+    view.push(Hash32::from_display_hex(&stale.hash).unwrap());
     let early = tmp.path().join("early");
     std::fs::create_dir_all(&early).unwrap();
-    std::fs::write(early.join("blk00000.dat"), &before).unwrap();
+    blocks.extract(&view, &early.join("blk00000.dat")).unwrap();
     let store = tmp.path().join("store");
     ingest(
         &store,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chainhound_btc::{BlockFile, BlocksDir, Network};
+use chainhound_btc::{BlocksDir, Network};
 use chainhound_ingest::{ingest_btc, IngestOptions, Quiet};
 use chainhound_sim::{simulate, SimConfig, Truth};
 use chainhound_store::{Store, StoreWriter};
@@ -148,31 +148,14 @@ fn reorg_to_the_heavier_chain() {
     let blocks = BlocksDir::open(chain.join("blocks"), Network::Regtest).unwrap();
     // Build a node's view before the reorg: the main chain up to the stale
     // block's parent, then the stale block, as one blk file.
-    let mut locs = Vec::new();
-    let mut files = Vec::new();
-    for e in blocks.files() {
-        let f = blocks.open_file(e).unwrap();
-        for loc in f.scan(Network::Regtest).unwrap().blocks {
-            locs.push((files.len(), loc));
-        }
-        files.push(std::fs::read(&e.path).unwrap());
-    }
-    let record = |hash: &str| {
-        let (fi, loc) = locs
-            .iter()
-            .find(|(_, l)| l.hash.to_string() == hash)
-            .unwrap();
-        let start = loc.offset as usize - 8;
-        files[*fi][start..loc.offset as usize + loc.len as usize].to_vec()
-    };
-    let mut before = Vec::new();
-    for hash in &truth.main_chain[..stale.height as usize] {
-        before.extend(record(hash));
-    }
-    before.extend(record(&stale.hash));
+    let mut view: Vec<Hash32> = truth.main_chain[..stale.height as usize]
+        .iter()
+        .map(|h| Hash32::from_display_hex(h).unwrap())
+        .collect();
+    view.push(Hash32::from_display_hex(&stale.hash).unwrap());
     let early = tmp.path().join("early");
     std::fs::create_dir_all(&early).unwrap();
-    std::fs::write(early.join("blk00000.dat"), &before).unwrap();
+    blocks.extract(&view, &early.join("blk00000.dat")).unwrap();
     let store = tmp.path().join("store");
     ingest(
         &store,
@@ -189,5 +172,4 @@ fn reorg_to_the_heavier_chain() {
     let fresh = tmp.path().join("fresh");
     ingest(&fresh, &blocks, None);
     same_answers(&Store::open(&store).unwrap(), &Store::open(&fresh).unwrap());
-    let _ = BlockFile::open(early.join("blk00000.dat"), 0, None).unwrap();
 }

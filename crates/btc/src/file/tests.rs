@@ -351,3 +351,25 @@ fn obfuscated_file_with_plain_zero_fill() {
         assert_eq!(b.hash, Network::Main.genesis_hash());
     }
 }
+
+#[test]
+fn extract_writes_the_chosen_blocks_as_plain_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = [9, 8, 7, 6, 5, 4, 3, 2];
+    let mut bytes = two_blocks(100);
+    let n = bytes.len() - 100;
+    XorKey::new(key).unwrap().apply(&mut bytes[..n], 0);
+    std::fs::write(dir.path().join("blk00000.dat"), &bytes).unwrap();
+    std::fs::write(dir.path().join("xor.dat"), key).unwrap();
+    let src = BlocksDir::open(dir.path(), Network::Main).unwrap();
+    let out = dir.path().join("out.dat");
+    let genesis = Network::Main.genesis_hash();
+    assert_eq!(src.extract(&[genesis], &out).unwrap(), 8 + 285);
+    let plain = BlockFile::open(&out, 0, None).unwrap();
+    let r = plain.scan(Network::Main).unwrap();
+    assert_eq!(r.blocks.len(), 1);
+    assert_eq!(r.blocks[0].hash, genesis);
+    let missing = Hash32([1; 32]);
+    let err = src.extract(&[missing], &out).unwrap_err().to_string();
+    assert!(err.contains(&missing.to_string()), "{err}");
+}
