@@ -14,7 +14,7 @@ use chainhound_entities::{
 use chainhound_ingest::{ingest_btc, ClusterUpdate, IngestOptions, Quiet};
 use chainhound_sim::{simulate, SimConfig, Truth};
 use chainhound_store::{Store, StoreWriter};
-use chainhound_types::{AddrId, Hash32};
+use chainhound_types::AddrId;
 
 fn ingest(store: &Path, blocks: &BlocksDir, commit_every: u32) {
     let mut w = StoreWriter::open(store, Network::Regtest.magic(), "regtest").unwrap();
@@ -151,11 +151,7 @@ fn a_reorg_is_followed_from_the_fork() {
     let blocks = BlocksDir::open(chain.join("blocks"), Network::Regtest).unwrap();
     // The node's view before the reorg: the main chain up to the stale
     // block's parent, then the stale block.
-    let mut view: Vec<Hash32> = truth.main_chain[..stale.height as usize]
-        .iter()
-        .map(|h| Hash32::from_display_hex(h).unwrap())
-        .collect();
-    view.push(Hash32::from_display_hex(&stale.hash).unwrap());
+    let view = truth.view_before_reorg(&stale);
     let early = tmp.path().join("early");
     std::fs::create_dir_all(&early).unwrap();
     blocks.extract(&view, &early.join("blk00000.dat")).unwrap();

@@ -148,11 +148,7 @@ fn reorg_to_the_heavier_chain() {
     let blocks = BlocksDir::open(chain.join("blocks"), Network::Regtest).unwrap();
     // Build a node's view before the reorg: the main chain up to the stale
     // block's parent, then the stale block, as one blk file.
-    let mut view: Vec<Hash32> = truth.main_chain[..stale.height as usize]
-        .iter()
-        .map(|h| Hash32::from_display_hex(h).unwrap())
-        .collect();
-    view.push(Hash32::from_display_hex(&stale.hash).unwrap());
+    let view = truth.view_before_reorg(stale);
     let early = tmp.path().join("early");
     std::fs::create_dir_all(&early).unwrap();
     blocks.extract(&view, &early.join("blk00000.dat")).unwrap();

@@ -230,6 +230,20 @@ pub struct ExchangeTotal {
 }
 
 impl Truth {
+    /// A node's view just before `stale` lost: the main chain up to the
+    /// stale block's parent, then the stale block (hashes in chain order).
+    pub fn view_before_reorg(&self, stale: &StaleBlock) -> Vec<chainhound_types::Hash32> {
+        let parse = |h: &str| {
+            chainhound_types::Hash32::from_display_hex(h).expect("truth.json holds 64-digit hashes")
+        };
+        let mut view: Vec<_> = self.main_chain[..stale.height as usize]
+            .iter()
+            .map(|h| parse(h))
+            .collect();
+        view.push(parse(&stale.hash));
+        view
+    }
+
     /// Reads `truth.json` from a simulation output directory.
     pub fn load(out_dir: &Path) -> Result<Truth, SimError> {
         let path = out_dir.join(crate::TRUTH_FILE);

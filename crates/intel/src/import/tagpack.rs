@@ -161,10 +161,8 @@ fn assign<'a>(
 /// Reads mapping entries into `f` until the mapping ends.
 fn mapping<'a>(ev: &mut Events<'a>, f: &mut Fields<'a>) -> Result<()> {
     loop {
-        let key = match ev.next()? {
-            Event::MappingEnd => return Ok(()),
-            Event::Scalar(k, ..) => k,
-            _ => return Err(ev.err(ev.line, "key", "mapping keys must be plain text")),
+        let Some(key) = ev.next_key()? else {
+            return Ok(());
         };
         let line = ev.line;
         let first = ev.next()?;
@@ -351,12 +349,7 @@ fn parse_pack(
     };
     let mut collected: Vec<Fields<'_>> = Vec::new();
     let mut tags_seen = false;
-    loop {
-        let key = match ev.next()? {
-            Event::MappingEnd => break,
-            Event::Scalar(k, ..) => k,
-            _ => return Err(ev.err(ev.line, "key", "mapping keys must be plain text")),
-        };
+    while let Some(key) = ev.next_key()? {
         let line = ev.line;
         let first = ev.next()?;
         match key.as_ref() {
@@ -405,12 +398,7 @@ pub fn parse_actorpack(text: &str, file: &str) -> Result<Vec<Actor>> {
         _ => return Err(ev.err(ev.line, "actors", "an ActorPack must be a mapping")),
     }
     let mut actors = Vec::new();
-    loop {
-        let key = match ev.next()? {
-            Event::MappingEnd => break,
-            Event::Scalar(k, ..) => k,
-            _ => return Err(ev.err(ev.line, "key", "mapping keys must be plain text")),
-        };
+    while let Some(key) = ev.next_key()? {
         let first = ev.next()?;
         if key != "actors" {
             ev.value(first)?;
@@ -435,12 +423,7 @@ pub fn parse_actorpack(text: &str, file: &str) -> Result<Vec<Actor>> {
 fn actor(ev: &mut Events<'_>) -> Result<Actor> {
     let start = ev.line;
     let mut a = Actor::default();
-    loop {
-        let key = match ev.next()? {
-            Event::MappingEnd => break,
-            Event::Scalar(k, ..) => k,
-            _ => return Err(ev.err(ev.line, "key", "mapping keys must be plain text")),
-        };
+    while let Some(key) = ev.next_key()? {
         let line = ev.line;
         let first = ev.next()?;
         let v = ev.value(first)?;

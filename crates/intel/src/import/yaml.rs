@@ -50,6 +50,15 @@ impl<'a> Events<'a> {
         IntelError::input(self.at(line).field(field), what)
     }
 
+    /// The next key of the mapping being read, or `None` at its end.
+    pub(crate) fn next_key(&mut self) -> Result<Option<Cow<'a, str>>> {
+        match self.next()? {
+            Event::MappingEnd => Ok(None),
+            Event::Scalar(k, ..) => Ok(Some(k)),
+            _ => Err(self.err(self.line, "key", "mapping keys must be plain text")),
+        }
+    }
+
     /// The next event; scalar aliases are replaced by their anchor's value.
     pub(crate) fn next(&mut self) -> Result<Event<'a>> {
         match self.parser.next() {
