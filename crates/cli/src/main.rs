@@ -3,12 +3,16 @@
 //! results for people or, with `--json`, for machines.
 
 mod entities;
+mod evm;
 mod fmt;
 mod ingest;
 mod intel;
 mod progress;
 mod query;
+mod scan;
+mod serve;
 mod sim;
+mod trace;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,1 @@
+//! `chainhound` commands of chainhound-scan.
