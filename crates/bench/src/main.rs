@@ -6,6 +6,7 @@
 //! cargo run --release -p chainhound-bench -- ingest --txs 1000000 --seed 1 --runs 3
 //! cargo run --release -p chainhound-bench -- scan --store DIR
 //! cargo run --release -p chainhound-bench -- cluster --txs 1000000
+//! cargo run --release -p chainhound-bench -- trace --txs 1000000
 //! ```
 //!
 //! Every contender runs in a child process of this binary (`worker`), pinned
@@ -17,6 +18,7 @@ mod data;
 mod micro;
 mod report;
 mod sys;
+mod trace;
 mod workers;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +54,9 @@ enum Cmd {
     /// Clustering: multi-input pass throughput, per-block incremental
     /// update, and accuracy per heuristic against the simulator's truth.
     Cluster(cluster::ClusterArgs),
+    /// Tracing: forward traces from the theft under each model, exposure
+    /// of random addresses, and accuracy against the simulator's truth.
+    Trace(trace::TraceArgs),
     /// One contender run (internal: spawned by `ingest`); prints one JSON line.
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -158,6 +163,7 @@ fn main() {
         Cmd::Decode(a) => micro::decode(&a.block, a.rounds),
         Cmd::Simulate(a) => micro::simulate_speed(&a.txs, a.work),
         Cmd::Cluster(a) => cluster::run(a),
+        Cmd::Trace(a) => trace::run(a),
         Cmd::Worker(a) => worker(a),
     };
     if let Err(e) = r {

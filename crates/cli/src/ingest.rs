@@ -17,6 +17,8 @@ use crate::Ctx;
 pub enum IngestCmd {
     /// Bitcoin: read Bitcoin Core blk*.dat files (with blocks/xor.dat if present).
     Btc(BtcArgs),
+    /// EVM chains: a JSON-RPC node, an ethereum-etl CSV export or RLP block files.
+    Evm(crate::evm::IngestEvmArgs),
 }
 
 #[derive(Args, Debug)]
@@ -69,7 +71,10 @@ struct ReportJson {
 }
 
 pub fn run(ctx: &Ctx, cmd: IngestCmd) -> Result<()> {
-    let IngestCmd::Btc(args) = cmd;
+    let args = match cmd {
+        IngestCmd::Btc(args) => args,
+        IngestCmd::Evm(args) => return crate::evm::ingest(ctx, args),
+    };
     let report = ingest(ctx, &args)?;
     print_report(ctx, &report)
 }

@@ -79,9 +79,34 @@ enum Cmd {
     Simulate(sim::SimulateArgs),
     /// Simulate a small incident, ingest it and show what an analyst looks at first.
     Demo(sim::DemoArgs),
+    /// Follow value forward or backward under a taint model (poison,
+    /// haircut, FIFO): destinations, stockpile, fees, mixers, flow graph.
+    Trace(trace::TraceArgs),
+    /// The shortest and the highest-value path between two addresses or entities.
+    Path(trace::PathArgs),
+    /// Direct and indirect exposure of an address or entity by category.
+    Exposure(trace::ExposureArgs),
+    /// Run the KYT screening API (REST, OpenAPI at /openapi.json, docs at /docs).
+    Serve(serve::ServeArgs),
+    /// Manage API keys of the screening service.
+    #[command(subcommand)]
+    Keys(serve::KeysCmd),
+    /// Manage tenants of the screening service.
+    #[command(subcommand)]
+    Tenants(serve::TenantsCmd),
+    /// Verify or show the screening service's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(serve::AuditCmd),
+    /// Crypto-jacking: YARA rules over files; Stratum/XMRig, pool and
+    /// NoCoin traffic in pcap/pcapng and Zeek logs; payout wallets as tags.
+    /// Exit 0: nothing found; 3: found; 4: nothing found, inputs not wholly scanned.
+    #[command(subcommand)]
+    Scan(scan::ScanCmd),
     /// Print every stored fact as text (for comparing stores).
     #[command(hide = true)]
     Dump,
+    /// EVM chains: accounts, transactions, tracing, exposure (after `ingest evm`).
+    Evm(evm::EvmArgs),
 }
 
 /// Options every command sees.
@@ -127,7 +152,16 @@ fn run(ctx: &Ctx, cmd: Cmd) -> Result<()> {
         Cmd::Tags(c) => intel::tags(ctx, c),
         Cmd::Simulate(a) => sim::simulate(ctx, a),
         Cmd::Demo(a) => sim::demo(ctx, a),
+        Cmd::Trace(a) => trace::trace(ctx, a),
+        Cmd::Path(a) => trace::path(ctx, a),
+        Cmd::Exposure(a) => trace::exposure(ctx, a),
+        Cmd::Serve(a) => serve::serve(ctx, a),
+        Cmd::Keys(c) => serve::keys(ctx, c),
+        Cmd::Tenants(c) => serve::tenants(ctx, c),
+        Cmd::Audit(c) => serve::audit(ctx, c),
+        Cmd::Scan(c) => scan::run(ctx, c),
         Cmd::Dump => query::dump(ctx),
+        Cmd::Evm(a) => evm::run(ctx, a),
     }
 }
 

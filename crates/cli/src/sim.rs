@@ -43,6 +43,12 @@ pub struct DemoArgs {
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Then leave the screening API running over the demo case (Ctrl-C stops it).
+    #[arg(long)]
+    pub serve: bool,
+    /// Where `--serve` listens.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    pub bind: std::net::SocketAddr,
 }
 
 #[derive(Serialize)]
@@ -223,6 +229,11 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         print_demo(ctx, &j);
+        crate::trace::demo_section(ctx, &chain, &truth)?;
+    }
+    if a.serve {
+        drop(store);
+        crate::serve::demo(ctx, &chain, &truth, a.bind)?;
     }
     Ok(())
 }

@@ -8,42 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{chainhound, fails, ok};
+use util::{chainhound, fails, ingest_args, ok, simulate};
 
 fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
-}
-
-/// Simulates `txs` transactions into `dir/chain` and returns the truth.
-fn simulate(dir: &Path, txs: &str, seed: &str) -> serde_json::Value {
-    let chain = dir.join("chain");
-    ok(
-        dir,
-        &[
-            "simulate",
-            "--out",
-            chain.to_str().unwrap(),
-            "--txs",
-            txs,
-            "--seed",
-            seed,
-        ],
-    );
-    json(&std::fs::read_to_string(chain.join("truth.json")).unwrap())
-}
-
-fn ingest_args(dir: &Path) -> Vec<String> {
-    let blocks = dir.join("chain").join("blocks");
-    [
-        "ingest",
-        "btc",
-        "--network",
-        "regtest",
-        "--blocks-dir",
-        blocks.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec()
 }
 
 fn args(v: &[String]) -> Vec<&str> {

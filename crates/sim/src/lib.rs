@@ -15,6 +15,10 @@
 //!   then XORed with `key[file_offset % 8]`, as Bitcoin Core 28+ does.
 //! - `truth.json` ([`truth::Truth`]) and `truth-addresses.csv`
 //!   (`address,entity_id`).
+//! - `attribution.csv` ([`ATTRIBUTION_FILE`]): what an analyst would know
+//!   beforehand — a few hot, cold and deposit addresses per exchange, with
+//!   category `exchange` and the country — in the tag CSV format of
+//!   `chainhound import csv`.
 //!
 //! The chain is valid as far as ChainHound's ingest checks: linked headers,
 //! merkle roots and BIP141 witness commitments, regtest proof of work,
@@ -57,6 +61,7 @@
 
 #![deny(missing_docs)]
 
+mod attribution;
 mod blockwriter;
 mod coinjoin;
 mod config;
@@ -87,6 +92,8 @@ pub const BOOT_BLOCKS: u32 = 200;
 pub const TRUTH_FILE: &str = "truth.json";
 /// Name of the address-owner CSV in the output directory.
 pub const ADDRESSES_FILE: &str = "truth-addresses.csv";
+/// Name of the analyst's prior attribution (tag CSV) in the output directory.
+pub const ATTRIBUTION_FILE: &str = "attribution.csv";
 
 /// What a run wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +120,10 @@ pub struct SimSummary {
     pub truth_path: PathBuf,
     /// Path of `truth-addresses.csv`.
     pub addresses_path: PathBuf,
+    /// Path of `attribution.csv`.
+    pub attribution_path: PathBuf,
+    /// Rows in `attribution.csv`.
+    pub attribution_rows: u64,
 }
 
 /// Simulates the economy described by `cfg` and writes it under `out_dir`
@@ -167,6 +178,10 @@ pub fn simulate(
     }
     let files = w.finish_chain()?;
     w.book.finish()?;
+    // Before truth.json, which is written last (readers take it as the
+    // mark of a complete run).
+    let attribution_path = out_dir.join(ATTRIBUTION_FILE);
+    let attribution_rows = attribution::write(&w, &attribution_path)?;
     let truth = truth::build(&w, files);
     let truth_path = out_dir.join(TRUTH_FILE);
     let f = std::fs::File::create(&truth_path).map_err(|e| SimError::io(&truth_path, e))?;
@@ -188,6 +203,8 @@ pub fn simulate(
         laundering_txs: w.thief.laundering.len() as u64,
         truth_path,
         addresses_path: out_dir.join(ADDRESSES_FILE),
+        attribution_path,
+        attribution_rows,
     };
     tracing::info!(
         blocks = summary.blocks,

@@ -22,6 +22,8 @@ pub fn shared(sub: &str) -> Option<PathBuf> {
 
 pub struct Run {
     pub ok: bool,
+    /// The exit code (-1 when killed by a signal).
+    pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
@@ -36,6 +38,7 @@ pub fn chainhound(data: &Path, args: &[&str]) -> Run {
         .expect("the binary runs");
     Run {
         ok: out.status.success(),
+        code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
@@ -57,4 +60,46 @@ pub fn fails(data: &Path, args: &[&str]) -> String {
         r.stdout
     );
     r.stderr
+}
+
+/// Simulates `txs` transactions into `dir/chain` and returns the ground
+/// truth (`truth.json`).
+pub fn simulate(dir: &Path, txs: &str, seed: &str) -> serde_json::Value {
+    let chain = dir.join("chain");
+    ok(
+        dir,
+        &[
+            "simulate",
+            "--out",
+            chain.to_str().unwrap(),
+            "--txs",
+            txs,
+            "--seed",
+            seed,
+        ],
+    );
+    let truth = std::fs::read_to_string(chain.join("truth.json")).unwrap();
+    serde_json::from_str(&truth).unwrap_or_else(|e| panic!("{e}: {truth}"))
+}
+
+/// The arguments that ingest the chain [`simulate`] wrote into `dir`.
+pub fn ingest_args(dir: &Path) -> Vec<String> {
+    let blocks = dir.join("chain").join("blocks");
+    [
+        "ingest",
+        "btc",
+        "--network",
+        "regtest",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Ingests the chain [`simulate`] wrote into `dir` into `data`.
+pub fn ingest_simulated(data: &Path, dir: &Path) {
+    let args = ingest_args(dir);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(data, &args);
 }

@@ -1,0 +1,55 @@
+//! The OpenAPI contract under schemathesis.
+
+use std::process::Command;
+
+use crate::http::*;
+
+/// schemathesis (PyPI; `.ci/run` installs it) fuzzes every operation from
+/// /openapi.json: no 5xx, every response matching the document.
+#[test]
+fn schemathesis_finds_no_server_errors() {
+    let st = ["schemathesis", "st"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(st) = st else {
+        eprintln!(
+            "SKIP: schemathesis is not installed (pip install schemathesis; .ci/run installs it)"
+        );
+        return;
+    };
+    let (tmp, data) = Server::prepare();
+    let s = Server::start(tmp, data);
+    let k = s.key("fuzz", "admin", 1_000_000);
+    let out = Command::new(st)
+        .args(["run", &format!("http://{}/openapi.json", s.addr)])
+        .args(["-H", &format!("Authorization: Bearer {k}")])
+        // Checksums and integer spellings (1.0) are stricter than JSON
+        // Schema can say, so schema-valid data may be refused with 422.
+        .args(["--exclude-checks", "positive_data_acceptance"])
+        .args([
+            "--max-examples",
+            "25",
+            "--phases",
+            "coverage,fuzzing,stateful",
+            "-w",
+            "2",
+            "--seed",
+            "1",
+        ])
+        .env("NO_COLOR", "1")
+        // its caches (.schemathesis/, .hypothesis/) go to the temporary directory
+        .current_dir(&s.data)
+        .output()
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success(),
+        "schemathesis failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("Server error"), "{stdout}");
+}

@@ -1,0 +1,395 @@
+//! Trace jobs: long traces run in the background; the client polls their
+//! progress and fetches the result. Jobs live in memory (a restart forgets
+//! them; the audit log keeps who started what) and are per tenant.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chainhound_trace::{Direction, Limits, Model, TraceReport, TraceRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{answer, Body, PathParam};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::registry::Perm;
+use crate::screen::HopView;
+use crate::state::App;
+use crate::tenant::ChainName;
+use crate::trace::hop_view;
+
+/// Running jobs per tenant.
+const MAX_RUNNING: usize = 4;
+/// Finished jobs kept per tenant.
+const MAX_KEPT: usize = 1000;
+
+/// Which way to follow value.
+#[derive(Copy, Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceDirection {
+    /// Where the value went.
+    Forward,
+    /// Where it came from.
+    Backward,
+}
+
+/// Taint model (see docs/tracing.md).
+#[derive(Copy, Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceModel {
+    /// Every output of a tainted transaction is tainted.
+    Poison,
+    /// Proportional shares (conserves value).
+    Haircut,
+    /// First in, first out (conserves value).
+    Fifo,
+}
+
+/// A trace to run.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceStart {
+    /// Chain (`bitcoin`).
+    pub chain: ChainName,
+    /// Start: `txid:vout`, a txid or an address.
+    #[schema(min_length = 1, max_length = 200)]
+    pub from: String,
+    /// Forward or backward.
+    pub direction: TraceDirection,
+    /// Taint model (default haircut).
+    #[serde(default)]
+    pub model: Option<TraceModel>,
+    /// Transactions to follow (1-100; default 20).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_hops: Option<u32>,
+    /// Amounts below this many satoshis are not followed (default 0).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub min_value_sat: Option<u64>,
+}
+
+/// A job's state.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TraceJob {
+    /// Job id (per tenant).
+    pub id: u64,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// What it traces.
+    pub from: String,
+    /// Milliseconds since it started (to its end when finished).
+    pub elapsed_ms: u64,
+    /// Transactions visited (when done).
+    pub txs_visited: Option<u64>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Where traced value ended.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DestinationView {
+    /// Entity id.
+    pub entity: u32,
+    /// Its name from the tags.
+    pub name: Option<String>,
+    /// Its categories.
+    pub categories: Vec<String>,
+    /// Why value stopped there (`stop-at`, `unspent`, `max-hops`, …).
+    pub reason: String,
+    /// Satoshis.
+    pub amount_sat: u64,
+    /// Share of the source value, ppm.
+    pub share_ppm: u32,
+    /// Fewest hops.
+    pub min_hops: u32,
+    /// Most hops.
+    pub max_hops: u32,
+    /// One explanation path.
+    pub path: Vec<HopView>,
+}
+
+/// A CoinJoin the value passed.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MixerView {
+    /// Transaction id.
+    pub txid: String,
+    /// Detector.
+    pub kind: String,
+    /// Tainted satoshis in.
+    pub amount_in_sat: u64,
+    /// Tainted satoshis out.
+    pub amount_out_sat: u64,
+}
+
+/// A finished trace.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TraceResult {
+    /// Job id.
+    pub id: u64,
+    /// Model used.
+    pub model: String,
+    /// Satoshis at the start.
+    pub source_value_sat: u64,
+    /// Destinations, largest first (at most 500).
+    pub destinations: Vec<DestinationView>,
+    /// Destinations in all.
+    pub destination_count: usize,
+    /// Tainted fees.
+    pub fees_sat: u64,
+    /// Not followed (below min_value_sat).
+    pub below_min_value_sat: u64,
+    /// Still unspent.
+    pub unspent_sat: u64,
+    /// CoinJoins passed.
+    pub mixers: Vec<MixerView>,
+    /// Transactions visited.
+    pub txs_visited: u64,
+    /// Most hops reached.
+    pub hops_reached: u32,
+    /// A limit that cut the trace, with the satoshis left unfollowed.
+    pub cut: Option<String>,
+}
+
+struct Job {
+    from: String,
+    started: Instant,
+    finished: Option<Instant>,
+    outcome: Option<Result<Arc<TraceResult>, String>>,
+}
+
+/// One tenant's jobs: the last id given and the jobs by id.
+type TenantJobs = (u64, std::collections::BTreeMap<u64, Job>);
+
+/// Jobs of all tenants.
+#[derive(Default)]
+pub(crate) struct Jobs {
+    inner: Mutex<HashMap<String, TenantJobs>>,
+}
+
+fn ppm(part: u64, total: u64) -> u32 {
+    if total == 0 {
+        0
+    } else {
+        (u128::from(part) * 1_000_000 / u128::from(total)).min(1_000_000) as u32
+    }
+}
+
+fn result_view(id: u64, r: &TraceReport) -> TraceResult {
+    TraceResult {
+        id,
+        model: r.request.model.name().into(),
+        source_value_sat: r.source_value,
+        destinations: r
+            .destinations
+            .iter()
+            .take(500)
+            .map(|d| DestinationView {
+                entity: d.entity.entity.0,
+                name: d.entity.name.clone(),
+                categories: d.entity.categories.clone(),
+                reason: d.reason.name().into(),
+                amount_sat: d.amount,
+                share_ppm: ppm(d.amount, r.source_value),
+                min_hops: d.min_hops,
+                max_hops: d.max_hops,
+                path: d.path.iter().map(hop_view).collect(),
+            })
+            .collect(),
+        destination_count: r.destinations.len(),
+        fees_sat: r.fees,
+        below_min_value_sat: r.below_min_value,
+        unspent_sat: r.unspent,
+        mixers: r
+            .mixers
+            .iter()
+            .map(|m| MixerView {
+                txid: m.txid.to_string(),
+                kind: m.kind.into(),
+                amount_in_sat: m.amount_in,
+                amount_out_sat: m.amount_out,
+            })
+            .collect(),
+        txs_visited: r.txs_visited,
+        hops_reached: r.hops_reached,
+        cut: r.cut.as_ref().map(|c| {
+            format!(
+                "{} = {} reached; {} sat unfollowed",
+                c.limit, c.value, c.unfollowed
+            )
+        }),
+    }
+}
+
+fn job_view(id: u64, j: &Job) -> TraceJob {
+    let end = j.finished.unwrap_or_else(Instant::now);
+    let (status, txs, error) = match &j.outcome {
+        None => ("running", None, None),
+        Some(Ok(r)) => ("done", Some(r.txs_visited), None),
+        Some(Err(e)) => ("failed", None, Some(e.clone())),
+    };
+    TraceJob {
+        id,
+        status: status.into(),
+        from: j.from.clone(),
+        elapsed_ms: end.duration_since(j.started).as_millis() as u64,
+        txs_visited: txs,
+        error,
+    }
+}
+
+/// Starts a trace job.
+#[utoipa::path(post, path = "/v1/traces", tag = "traces", request_body = TraceStart,
+    responses((status = 202, description = "Started", body = TraceJob),
+              (status = 409, description = "Too many running jobs", body = Problem, content_type = "application/problem+json"),
+              (status = 503, description = "No tracing engine over this data", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn start(
+    State(app): State<App>,
+    caller: Caller,
+    Body(req): Body<TraceStart>,
+) -> Result<Response, Problem> {
+    caller.require(Perm::Investigate)?;
+    let view = app.view();
+    let Some(engine) = view.engine() else {
+        return Err(Problem::unavailable(
+            "no tracing engine over this data (build the entity clusters with `chainhound cluster`)",
+        ));
+    };
+    let max_hops = req.max_hops.unwrap_or(20);
+    if !(1..=100).contains(&max_hops) {
+        return Err(Problem::invalid(format!(
+            "max_hops must be 1-100, got {max_hops}"
+        )));
+    }
+    let from = engine
+        .resolve(req.from.trim())
+        .map_err(|e| Problem::invalid(format!("from: {e}")))?;
+    let mut tr = TraceRequest::new(from);
+    tr.direction = match req.direction {
+        TraceDirection::Forward => Direction::Forward,
+        TraceDirection::Backward => Direction::Backward,
+    };
+    tr.model = match req.model.unwrap_or(TraceModel::Haircut) {
+        TraceModel::Poison => Model::Poison,
+        TraceModel::Haircut => Model::Haircut,
+        TraceModel::Fifo => Model::Fifo,
+    };
+    tr.max_hops = Some(max_hops);
+    tr.min_value = req.min_value_sat.unwrap_or(0);
+    tr.limits = Limits {
+        max_txs: 200_000,
+        max_frontier: 100_000,
+        max_sources: 10_000,
+    };
+    let jobs = &app.0.jobs;
+    let id = {
+        let mut g = jobs.inner.lock().expect("jobs lock");
+        let (next, map) = g.entry(caller.tenant.clone()).or_default();
+        if map.values().filter(|j| j.outcome.is_none()).count() >= MAX_RUNNING {
+            return Err(Problem::conflict(format!(
+                "{MAX_RUNNING} trace jobs are already running for this tenant"
+            )));
+        }
+        while map.len() >= MAX_KEPT {
+            let Some(first) = map.keys().next().copied() else {
+                break;
+            };
+            map.remove(&first);
+        }
+        *next += 1;
+        map.insert(
+            *next,
+            Job {
+                from: req.from.clone(),
+                started: Instant::now(),
+                finished: None,
+                outcome: None,
+            },
+        );
+        *next
+    };
+    let app2 = app.clone();
+    let tenant = caller.tenant.clone();
+    let view2 = view.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = match view2.engine() {
+            Some(e) => e
+                .trace(&tr)
+                .map(|r| Arc::new(result_view(id, &r)))
+                .map_err(|e| e.to_string()),
+            None => Err("the tracing engine went away".into()),
+        };
+        let mut g = app2.0.jobs.inner.lock().expect("jobs lock");
+        if let Some(j) = g.get_mut(&tenant).and_then(|(_, m)| m.get_mut(&id)) {
+            j.finished = Some(Instant::now());
+            j.outcome = Some(out);
+        }
+    });
+    let view = {
+        let g = jobs.inner.lock().expect("jobs lock");
+        job_view(id, &g[&caller.tenant].1[&id])
+    };
+    let target = format!("{id} {:?} {}", req.chain, req.from);
+    app.commit(&caller, "trace.start", &target, 202, Vec::new())
+        .await?;
+    Ok(answer(StatusCode::ACCEPTED, &view))
+}
+
+fn with_job<T>(
+    app: &App,
+    caller: &Caller,
+    id: u64,
+    f: impl FnOnce(&Job) -> T,
+) -> Result<T, Problem> {
+    let g = app.0.jobs.inner.lock().expect("jobs lock");
+    g.get(&caller.tenant)
+        .and_then(|(_, m)| m.get(&id))
+        .map(f)
+        .ok_or_else(|| Problem::not_found(format!("no trace job {id}")))
+}
+
+/// A trace job's progress.
+#[utoipa::path(get, path = "/v1/traces/{id}", tag = "traces",
+    params(("id" = u64, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = TraceJob)))]
+pub(crate) async fn status(
+    State(app): State<App>,
+    caller: Caller,
+    PathParam(id): PathParam<u64>,
+) -> Result<Response, Problem> {
+    caller.require(Perm::Investigate)?;
+    let v = with_job(&app, &caller, id, |j| job_view(id, j))?;
+    app.commit(&caller, "trace.status", &id.to_string(), 200, Vec::new())
+        .await?;
+    Ok(answer(StatusCode::OK, &v))
+}
+
+/// A finished trace job's result.
+#[utoipa::path(get, path = "/v1/traces/{id}/result", tag = "traces",
+    params(("id" = u64, Path, description = "Job id")),
+    responses((status = 200, description = "The result", body = TraceResult),
+              (status = 409, description = "Not finished, or failed", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn result(
+    State(app): State<App>,
+    caller: Caller,
+    PathParam(id): PathParam<u64>,
+) -> Result<Response, Problem> {
+    caller.require(Perm::Investigate)?;
+    let out = with_job(&app, &caller, id, |j| j.outcome.clone())?;
+    let r = match out {
+        None => {
+            return Err(Problem::conflict(format!(
+                "trace job {id} is still running"
+            )))
+        }
+        Some(Err(e)) => return Err(Problem::conflict(format!("trace job {id} failed: {e}"))),
+        Some(Ok(r)) => r,
+    };
+    app.commit(&caller, "trace.result", &id.to_string(), 200, Vec::new())
+        .await?;
+    Ok(answer(StatusCode::OK, &*r))
+}

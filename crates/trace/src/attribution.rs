@@ -1,0 +1,186 @@
+//! Entity attribution: what the imported tags say about each entity,
+//! computed once when the engine opens.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chainhound_btc::{parse_address, Network};
+use chainhound_entities::{Clusters, EntityId};
+use chainhound_intel::TagStore;
+use chainhound_store::Store;
+use chainhound_types::AddrId;
+
+use crate::types::EntityInfo;
+
+/// Entity → categories, countries and name, from the tags of the entity's
+/// member addresses. A tag on one address speaks for its whole entity (the
+/// clusters carry the evidence for that step, `chainhound explain`).
+#[derive(Debug, Default)]
+pub struct Attribution {
+    by_entity: HashMap<EntityId, EntityInfo>,
+    /// One bit per address: set when the address's entity is attributed
+    /// (a fast "certainly not" before the cluster lookup).
+    member_bits: Vec<u64>,
+    /// Category → entities.
+    by_category: BTreeMap<String, Vec<EntityId>>,
+    tags_used: u64,
+    tags_skipped: u64,
+}
+
+#[derive(Default)]
+struct Acc {
+    categories: BTreeSet<String>,
+    countries: BTreeSet<String>,
+    names: BTreeMap<String, u32>,
+    addrs: HashSet<AddrId>,
+}
+
+impl Attribution {
+    /// Reads every tag of `tags` whose address parses for `net` and
+    /// appears in `store`, and groups them by entity.
+    pub fn build(store: &Store, clusters: &Clusters, tags: &TagStore, net: Network) -> Attribution {
+        let mut acc: HashMap<EntityId, Acc> = HashMap::new();
+        let (mut used, mut skipped) = (0u64, 0u64);
+        for tag in tags.tags() {
+            let Ok(key) = parse_address(&tag.address, net) else {
+                skipped += 1;
+                continue;
+            };
+            let Some(a) = store.addr_id(&key) else {
+                skipped += 1;
+                continue;
+            };
+            let e = clusters.entity_of(a).unwrap_or(EntityId(a.0));
+            used += 1;
+            let s = acc.entry(e).or_default();
+            s.addrs.insert(a);
+            if let Some(c) = &tag.category {
+                let c = c.trim().to_ascii_lowercase();
+                if !c.is_empty() {
+                    s.categories.insert(c);
+                }
+            }
+            if let Some(c) = &tag.country {
+                if !c.trim().is_empty() {
+                    s.countries.insert(c.trim().to_string());
+                }
+            }
+            let name = tag
+                .actor
+                .as_deref()
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or(&tag.label);
+            if !name.trim().is_empty() {
+                *s.names.entry(name.trim().to_string()).or_default() += 1;
+            }
+        }
+        let mut a = Attribution::from_parts(acc, used, skipped);
+        let n = store.counts().addrs as usize;
+        a.member_bits = vec![0u64; n.div_ceil(64)];
+        for e in a.by_entity.keys() {
+            for m in clusters.members(*e) {
+                if let Some(w) = a.member_bits.get_mut(m.index() / 64) {
+                    *w |= 1 << (m.index() % 64);
+                }
+            }
+            // An address past the clusters' coverage is its own entity.
+            if let Some(w) = a.member_bits.get_mut(e.0 as usize / 64) {
+                *w |= 1 << (e.0 % 64);
+            }
+        }
+        a
+    }
+
+    /// Whether address `a` may belong to an attributed entity (false means
+    /// certainly not).
+    #[inline]
+    pub fn may_attribute(&self, a: AddrId) -> bool {
+        self.member_bits
+            .get(a.index() / 64)
+            .is_some_and(|w| w & (1 << (a.index() % 64)) != 0)
+    }
+
+    fn from_parts(acc: HashMap<EntityId, Acc>, used: u64, skipped: u64) -> Attribution {
+        let mut by_entity = HashMap::with_capacity(acc.len());
+        let mut by_category: BTreeMap<String, Vec<EntityId>> = BTreeMap::new();
+        for (e, s) in acc {
+            // Most frequent name; ties to the alphabetically first.
+            let name = s
+                .names
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(n, _)| n.clone());
+            for c in &s.categories {
+                by_category.entry(c.clone()).or_default().push(e);
+            }
+            by_entity.insert(
+                e,
+                EntityInfo {
+                    entity: e,
+                    name,
+                    categories: s.categories.into_iter().collect(),
+                    countries: s.countries.into_iter().collect(),
+                    tagged_addresses: s.addrs.len() as u32,
+                },
+            );
+        }
+        for v in by_category.values_mut() {
+            v.sort_unstable();
+        }
+        tracing::info!(
+            entities = by_entity.len(),
+            tags = used,
+            skipped,
+            "attribution built"
+        );
+        Attribution {
+            by_entity,
+            member_bits: Vec::new(),
+            by_category,
+            tags_used: used,
+            tags_skipped: skipped,
+        }
+    }
+
+    /// The attribution of `e`, if any tag speaks for it.
+    #[inline]
+    pub fn get(&self, e: EntityId) -> Option<&EntityInfo> {
+        self.by_entity.get(&e)
+    }
+
+    /// The attribution of `e`, or an empty one naming it.
+    pub fn info(&self, e: EntityId) -> EntityInfo {
+        self.get(e).cloned().unwrap_or(EntityInfo {
+            entity: e,
+            name: None,
+            categories: Vec::new(),
+            countries: Vec::new(),
+            tagged_addresses: 0,
+        })
+    }
+
+    /// Entities with `category` (lower-case), sorted.
+    pub fn entities_in(&self, category: &str) -> &[EntityId] {
+        self.by_category.get(category).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Every category some entity has, sorted.
+    pub fn categories(&self) -> impl Iterator<Item = &str> {
+        self.by_category.keys().map(|s| s.as_str())
+    }
+
+    /// Attributed entities.
+    pub fn len(&self) -> usize {
+        self.by_entity.len()
+    }
+
+    /// Whether no entity is attributed.
+    pub fn is_empty(&self) -> bool {
+        self.by_entity.is_empty()
+    }
+
+    /// Tags that matched a stored address, and tags that did not (other
+    /// chains, other networks, addresses never seen).
+    pub fn tag_counts(&self) -> (u64, u64) {
+        (self.tags_used, self.tags_skipped)
+    }
+}

@@ -1,0 +1,591 @@
+//! [`Engine`]: the store, its clusters and the attribution, opened once and
+//! shared; target resolution; the trace report assembled from a raw run.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use chainhound_btc::{parse_address, render, Network};
+use chainhound_entities::{Clusters, EntityId, TxClass};
+use chainhound_intel::TagStore;
+use chainhound_store::Store;
+use chainhound_types::{AddrId, OutputId, TxNum};
+
+use crate::attribution::Attribution;
+use crate::error::{Result, TraceError};
+use crate::graph::{StoreGraph, TxGraph};
+use crate::spec::{parse_target, TargetSpec};
+use crate::trace::{run, Env, Params, Raw};
+use crate::types::{
+    Cut, Destination, Direction, EndReason, EntityInfo, Exposure, ExposureOptions, FlowEdge,
+    FlowNode, Hop, MixerPass, Model, PathReport, PathRequest, Target, TraceReport, TraceRequest,
+};
+
+/// The tracing engine over one data directory: owned, `Send + Sync`, cheap
+/// to query from many threads at once (all state is read-only after
+/// [`Engine::open`]).
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) clusters: Clusters,
+    pub(crate) attr: Attribution,
+    pub(crate) net: Network,
+    /// Block time of every stored block.
+    block_times: Vec<u32>,
+}
+
+impl Engine {
+    /// Opens `<data>/btc` (the store), its entity clusters (built by
+    /// `chainhound cluster` or ingest) and, if present, the tags in
+    /// `<data>/intel`, and computes the attribution.
+    pub fn open(data_dir: &Path) -> Result<Engine> {
+        let dir = data_dir.join("btc");
+        let store = Store::open(&dir).map_err(|source| TraceError::Store {
+            dir: dir.clone(),
+            source: Box::new(source),
+        })?;
+        let clusters = Clusters::open(&store).map_err(|source| TraceError::Clusters {
+            dir: dir.clone(),
+            source: Box::new(source),
+        })?;
+        let intel = data_dir.join("intel");
+        let tags = if intel.exists() {
+            Some(TagStore::open(&intel).map_err(|source| TraceError::Tags {
+                dir: intel.clone(),
+                source: Box::new(source),
+            })?)
+        } else {
+            None
+        };
+        Engine::from_parts(store, clusters, tags.as_ref())
+    }
+
+    /// An engine over already opened parts; `tags` may be absent (no
+    /// attribution: every entity is unattributed).
+    pub fn from_parts(store: Store, clusters: Clusters, tags: Option<&TagStore>) -> Result<Engine> {
+        let net = Network::from_magic(store.network_magic())
+            .ok_or_else(|| TraceError::Network(store.dir().to_path_buf()))?;
+        let attr = match tags {
+            Some(t) => Attribution::build(&store, &clusters, t, net),
+            None => Attribution::default(),
+        };
+        let blocks = store.counts().blocks;
+        let base = store.base_height();
+        let block_times = (0..blocks)
+            .map(|b| {
+                store
+                    .block(chainhound_types::BlockHeight(base + b))
+                    .map_or(0, |i| {
+                        u32::from_le_bytes(i.header[68..72].try_into().expect("4"))
+                    })
+            })
+            .collect();
+        Ok(Engine {
+            store,
+            clusters,
+            attr,
+            net,
+            block_times,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The clusters.
+    pub fn clusters(&self) -> &Clusters {
+        &self.clusters
+    }
+
+    /// The attribution computed at open.
+    pub fn attribution(&self) -> &Attribution {
+        &self.attr
+    }
+
+    /// The store's network.
+    pub fn network(&self) -> Network {
+        self.net
+    }
+
+    /// Reads a target: `txid:vout` (an output), a 64-hex-digit txid (a
+    /// transaction), `e<id>` or `entity:<id>` (an entity), or an address of
+    /// the store's network. Unknown transactions, outputs, addresses and
+    /// entities are errors naming the input.
+    pub fn resolve(&self, s: &str) -> Result<Target> {
+        let bad = |why: String| TraceError::BadTarget {
+            input: s.trim().to_string(),
+            why,
+        };
+        match parse_target(s)? {
+            TargetSpec::Entity(id) => {
+                let e = self
+                    .clusters
+                    .entity(id)
+                    .map_err(|_| TraceError::UnknownEntity(id))?;
+                Ok(Target::Entity(e))
+            }
+            TargetSpec::Tx(txid) => self
+                .store
+                .tx_by_txid(&txid)
+                .map(Target::Tx)
+                .ok_or_else(|| TraceError::UnknownTx(txid.to_string())),
+            TargetSpec::Output(txid, vout) => {
+                let tx = self
+                    .store
+                    .tx_by_txid(&txid)
+                    .ok_or_else(|| TraceError::UnknownTx(txid.to_string()))?;
+                let outs = self.store.tx(tx).outputs;
+                let n = outs.end - outs.start;
+                if vout >= n {
+                    return Err(TraceError::UnknownVout {
+                        txid: txid.to_string(),
+                        outputs: n,
+                        vout,
+                    });
+                }
+                Ok(Target::Output { tx, vout })
+            }
+            TargetSpec::Address(a) => {
+                let key = parse_address(a, self.net).map_err(|e| bad(e.to_string()))?;
+                let id = self
+                    .store
+                    .addr_id(&key)
+                    .ok_or_else(|| TraceError::UnknownAddress(a.to_string()))?;
+                Ok(Target::Address(id))
+            }
+        }
+    }
+
+    /// A short human form of a target.
+    pub fn describe(&self, t: &Target) -> String {
+        match *t {
+            Target::Output { tx, vout } => format!("{}:{vout}", self.store.tx(tx).txid),
+            Target::Tx(tx) => self.store.tx(tx).txid.to_string(),
+            Target::Address(a) => self.address(a),
+            Target::Entity(e) => format!("e{}", e.0),
+        }
+    }
+
+    /// The rendered address of `a`.
+    pub fn address(&self, a: AddrId) -> String {
+        render(&self.store.addr_key(a), self.net)
+    }
+
+    /// The entity of `a` (an address the clusters do not cover yet is its
+    /// own entity).
+    #[inline]
+    pub fn entity_of(&self, a: AddrId) -> EntityId {
+        self.clusters.entity_of(a).unwrap_or(EntityId(a.0))
+    }
+
+    /// The attribution of entity `e` (empty if untagged).
+    pub fn entity_info(&self, e: EntityId) -> EntityInfo {
+        self.attr.info(e)
+    }
+
+    /// Block time of transaction `t`.
+    #[inline]
+    pub fn tx_time(&self, t: TxNum) -> u32 {
+        let c = self.store.columns();
+        let b = c
+            .blk_first_tx
+            .partition_point(|&f| f <= t.0)
+            .saturating_sub(1);
+        self.block_times.get(b).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    pub(crate) fn out_addr(&self, o: u32) -> AddrId {
+        AddrId(self.store.columns().out_addr[o as usize])
+    }
+
+    /// One hop for output `o` carrying `amount`.
+    pub(crate) fn hop(&self, g: &StoreGraph<'_>, o: u32, amount: u64) -> Hop {
+        let t = g.tx_of_output(o);
+        let addr = self.out_addr(o);
+        Hop {
+            tx: TxNum(t),
+            txid: self.store.tx(TxNum(t)).txid,
+            index: o - g.outputs(t).start,
+            addr,
+            address: self.address(addr),
+            entity: self.entity_of(addr),
+            amount,
+            time: self.tx_time(TxNum(t)),
+        }
+    }
+
+    /// The outputs a target stands for: forward, the output, the
+    /// transaction's outputs, or every output paid to the address or
+    /// entity (at most `max` of them, newest first: the second value says
+    /// whether the list was cut); backward the same outputs (their value
+    /// is traced to its origins).
+    pub(crate) fn source_outputs(&self, t: &Target, max: u64) -> Result<(Vec<u32>, bool)> {
+        let g = StoreGraph::new(&self.store);
+        let mut out = Vec::new();
+        let mut cut = false;
+        match *t {
+            Target::Output { tx, vout } => out.push(g.outputs(tx.0).start + vout),
+            Target::Tx(tx) => out.extend(g.outputs(tx.0)),
+            Target::Address(a) => {
+                for o in self.store.addr_outputs(a) {
+                    if out.len() as u64 >= max {
+                        cut = true;
+                        break;
+                    }
+                    out.push(o.0);
+                }
+            }
+            Target::Entity(e) => {
+                'members: for a in self.clusters.members(e) {
+                    for o in self.store.addr_outputs(a) {
+                        if out.len() as u64 >= max {
+                            cut = true;
+                            break 'members;
+                        }
+                        out.push(o.0);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok((out, cut))
+    }
+
+    /// Entities whose attribution has one of `categories` (lower-case).
+    pub(crate) fn entities_in(&self, categories: &[String]) -> Result<HashSet<EntityId>> {
+        let mut set = HashSet::new();
+        for c in categories {
+            let c = c.trim().to_ascii_lowercase();
+            if c.is_empty() {
+                continue;
+            }
+            set.extend(self.attr.entities_in(&c).iter().copied());
+        }
+        Ok(set)
+    }
+
+    /// Follows value from `req.from` under `req.model` (see
+    /// [`TraceRequest`] and `docs/tracing.md`).
+    pub fn trace(&self, req: &TraceRequest) -> Result<TraceReport> {
+        if req.from.is_empty() {
+            return Err(TraceError::BadRequest(
+                "a trace needs at least one source".into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        let mut src_cut = false;
+        for t in &req.from {
+            let (s, c) = self.source_outputs(t, req.limits.max_sources)?;
+            sources.extend(s);
+            src_cut |= c;
+        }
+        sources.sort_unstable();
+        sources.dedup();
+        let stop = self.entities_in(&req.stop_at)?;
+        let g = StoreGraph::new(&self.store);
+        let env = StoreEnv {
+            e: self,
+            stop: &stop,
+            out_addr: g.cols.out_addr,
+        };
+        let params = Params {
+            model: req.model,
+            direction: req.direction,
+            max_hops: req.max_hops,
+            min_value: req.min_value,
+            until: req.until,
+            limits: req.limits,
+            record_taint: false,
+            demixed: None,
+        };
+        let t0 = std::time::Instant::now();
+        let mut raw = run(&g, &env, &params, &sources);
+        if req.demix && req.model == Model::Haircut && req.direction == Direction::Forward {
+            let demixed = self.post_mix_consolidations(&g, &env, &raw);
+            if !demixed.is_empty() {
+                let params = Params {
+                    demixed: Some(demixed),
+                    ..params
+                };
+                raw = run(&g, &env, &params, &sources);
+            }
+        }
+        let core = t0.elapsed();
+        let mut report = self.report(&g, req, raw);
+        tracing::debug!(
+            core_ms = core.as_secs_f64() * 1e3,
+            report_ms = (t0.elapsed() - core).as_secs_f64() * 1e3,
+            txs = report.txs_visited,
+            "trace"
+        );
+        if src_cut && report.cut.is_none() {
+            report.cut = Some(Cut {
+                limit: "max_sources",
+                value: req.limits.max_sources,
+                at_tx: None,
+                unfollowed: 0,
+            });
+        }
+        Ok(report)
+    }
+
+    fn report(&self, g: &StoreGraph<'_>, req: &TraceRequest, raw: Raw) -> TraceReport {
+        struct Agg {
+            amount: u64,
+            outputs: u64,
+            min_hops: u32,
+            max_hops: u32,
+            first: u32,
+            last: u32,
+            best: (u64, u32),
+        }
+        let mut by: BTreeMap<(EntityId, EndReason), Agg> = BTreeMap::new();
+        let mut end_flows: BTreeMap<(u32, EntityId, EndReason), u64> = BTreeMap::new();
+        let forward = req.direction == Direction::Forward;
+        let mut unspent = 0;
+        for e in &raw.ends {
+            let ent = self.entity_of(self.out_addr(e.output));
+            let t = g.tx_of_output(e.output);
+            // Forward: arrival is when the output was created. Backward:
+            // when the origin output was spent into the traced flow.
+            let time = self.tx_time(TxNum(t));
+            let a = by.entry((ent, e.reason)).or_insert(Agg {
+                amount: 0,
+                outputs: 0,
+                min_hops: u32::MAX,
+                max_hops: 0,
+                first: u32::MAX,
+                last: 0,
+                best: (0, e.output),
+            });
+            a.amount += e.amount;
+            a.outputs += 1;
+            a.min_hops = a.min_hops.min(e.hmin);
+            a.max_hops = a.max_hops.max(e.hmax);
+            a.first = a.first.min(time);
+            a.last = a.last.max(time);
+            if e.amount > a.best.0 {
+                a.best = (e.amount, e.output);
+            }
+            if e.reason == EndReason::Unspent {
+                unspent += e.amount;
+            }
+            let flow_tx = if forward {
+                t
+            } else {
+                g.spender(e.output).map_or(t, |i| g.tx_of_input(i))
+            };
+            *end_flows.entry((flow_tx, ent, e.reason)).or_default() += e.amount;
+        }
+        let total = raw.source_value.max(1) as f64;
+        let best: HashMap<(EntityId, EndReason), (u64, u32)> =
+            by.iter().map(|(k, a)| (*k, a.best)).collect();
+        let mut destinations: Vec<Destination> = by
+            .into_iter()
+            .map(|((ent, reason), a)| Destination {
+                entity: self.attr.info(ent),
+                reason,
+                amount: a.amount,
+                share: a.amount as f64 / total,
+                outputs: a.outputs,
+                min_hops: a.min_hops,
+                max_hops: a.max_hops,
+                first_time: a.first,
+                last_time: a.last,
+                path: Vec::new(),
+            })
+            .collect();
+        destinations.sort_by(|a, b| {
+            b.amount
+                .cmp(&a.amount)
+                .then(a.entity.entity.cmp(&b.entity.entity))
+                .then(a.reason.cmp(&b.reason))
+        });
+        let mut memo = HashMap::new();
+        for d in destinations.iter_mut().take(req.explain) {
+            let (amount, end) = best[&(d.entity.entity, d.reason)];
+            d.path = self.explain(g, &raw, end, amount, forward, &mut memo);
+        }
+        drop(memo);
+        let mixers = raw
+            .mixers
+            .iter()
+            .map(|m| MixerPass {
+                tx: TxNum(m.tx),
+                txid: self.store.tx(TxNum(m.tx)).txid,
+                kind: m.kind,
+                amount_in: m.amount_in,
+                amount_out: m.amount_out,
+                time: self.tx_time(TxNum(m.tx)),
+            })
+            .collect();
+        let mut flows: Vec<FlowEdge> = raw
+            .tx_flows
+            .iter()
+            .map(|(&(a, b), &v)| FlowEdge {
+                from: FlowNode::Tx(TxNum(a)),
+                to: FlowNode::Tx(TxNum(b)),
+                amount: v,
+            })
+            .collect();
+        flows.extend(raw.fee_flows.iter().map(|(&t, &v)| FlowEdge {
+            from: FlowNode::Tx(TxNum(t)),
+            to: FlowNode::Fees,
+            amount: v,
+        }));
+        for ((t, ent, reason), v) in end_flows {
+            let (from, to) = if forward {
+                (FlowNode::Tx(TxNum(t)), FlowNode::End(ent, reason))
+            } else {
+                (FlowNode::End(ent, reason), FlowNode::Tx(TxNum(t)))
+            };
+            flows.push(FlowEdge {
+                from,
+                to,
+                amount: v,
+            });
+        }
+        let cut = raw.cut.as_ref().map(|c| Cut {
+            limit: c.limit,
+            value: c.value,
+            at_tx: c.at_tx.map(|t| self.store.tx(TxNum(t)).txid),
+            unfollowed: c.unfollowed,
+        });
+        TraceReport {
+            request: req.clone(),
+            source_value: raw.source_value,
+            source_outputs: raw.source_outputs,
+            destinations,
+            fees: raw.fees,
+            below_min_value: raw.below_min,
+            overlap: raw.overlap,
+            unspent,
+            mixers,
+            txs_visited: raw.txs_visited,
+            hops_reached: raw.hops_reached,
+            cut,
+            flows,
+        }
+    }
+
+    /// Outputs of the CoinJoins a first pass reached that a later
+    /// ordinary transaction spends together with other outputs of those
+    /// CoinJoins and nothing else (pure post-mix consolidation: the owner of
+    /// tainted mix inputs merging its mixed coins).
+    fn post_mix_consolidations(
+        &self,
+        g: &StoreGraph<'_>,
+        env: &StoreEnv<'_>,
+        raw: &Raw,
+    ) -> HashSet<u32> {
+        let mixes: HashSet<u32> = raw.mixers.iter().map(|m| m.tx).collect();
+        let mut out = HashSet::new();
+        for &c in &mixes {
+            for o in g.outputs(c) {
+                let Some(i) = g.spender(o) else { continue };
+                let u = g.tx_of_input(i);
+                if env.mixer(u).is_some() {
+                    continue;
+                }
+                let ins = g.inputs(u);
+                let n = ins.len();
+                let mixed_inputs = ins
+                    .filter(|&k| match g.prevout(k) {
+                        crate::graph::Prev::Output(p) => mixes.contains(&g.tx_of_output(p)),
+                        _ => false,
+                    })
+                    .count();
+                // Only mixed coins, at least two: a pure post-mix
+                // consolidation.
+                if mixed_inputs >= 2 && mixed_inputs == n {
+                    out.insert(o);
+                }
+            }
+        }
+        out
+    }
+
+    /// The explanation path of an end output, in the direction value moved.
+    /// Hops are memoized per output: paths share long prefixes (the trunk
+    /// of a laundering), so each output's hop is built once per report.
+    fn explain(
+        &self,
+        g: &StoreGraph<'_>,
+        raw: &Raw,
+        end: u32,
+        amount: u64,
+        forward: bool,
+        memo: &mut HashMap<u32, Hop>,
+    ) -> Vec<Hop> {
+        let mut hops = Vec::new();
+        let mut seen = HashSet::new();
+        let (mut o, mut a) = (end, amount);
+        loop {
+            if !seen.insert(o) {
+                break;
+            }
+            let h = memo.entry(o).or_insert_with(|| self.hop(g, o, a));
+            hops.push(h.clone());
+            let next = if forward {
+                raw.parent.get(&g.tx_of_output(o)).copied()
+            } else {
+                g.spender(o)
+                    .and_then(|i| raw.parent.get(&g.tx_of_input(i)).copied())
+            };
+            match next {
+                Some(n) => (o, a) = n,
+                None => break,
+            }
+        }
+        if forward {
+            hops.reverse();
+        }
+        hops
+    }
+
+    /// The shortest and the highest-value path between two targets.
+    pub fn paths(&self, req: &PathRequest) -> Result<PathReport> {
+        crate::paths::paths(self, req)
+    }
+
+    /// Direct and indirect exposure of `target` by category, incoming and
+    /// outgoing (see [`ExposureOptions`] and `docs/tracing.md`).
+    pub fn exposure(&self, target: &Target, opts: &ExposureOptions) -> Result<Exposure> {
+        crate::exposure::exposure(self, target, opts)
+    }
+
+    /// Output ids of `tx` (for callers building targets).
+    pub fn output_id(&self, tx: TxNum, vout: u32) -> OutputId {
+        OutputId(self.store.tx(tx).outputs.start + vout)
+    }
+}
+
+/// The engine as the propagation core's environment.
+struct StoreEnv<'a> {
+    e: &'a Engine,
+    stop: &'a HashSet<EntityId>,
+    out_addr: &'a [u32],
+}
+
+impl Env for StoreEnv<'_> {
+    #[inline]
+    fn stops(&self, o: u32) -> bool {
+        if self.stop.is_empty() {
+            return false;
+        }
+        let a = AddrId(self.out_addr[o as usize]);
+        self.e.attr.may_attribute(a) && self.stop.contains(&self.e.entity_of(a))
+    }
+    #[inline]
+    fn tx_time(&self, t: u32) -> u32 {
+        self.e.tx_time(TxNum(t))
+    }
+    fn mixer(&self, t: u32) -> Option<&'static str> {
+        match self.e.clusters.detection(TxNum(t)) {
+            Some(c @ TxClass::CoinJoin(_)) => Some(c.name()),
+            _ => None,
+        }
+    }
+}

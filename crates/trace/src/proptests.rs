@@ -1,0 +1,224 @@
+//! Property tests of the models on random transaction graphs: haircut and
+//! FIFO conserve value to the satoshi in both directions, and poison covers
+//! every output haircut (or FIFO) marks.
+
+use std::collections::HashSet;
+
+use proptest::prelude::*;
+
+use crate::graph::{MemGraph, Prev, TxGraph};
+use crate::trace::{run, Env, Params, Raw};
+use crate::types::{Direction, Limits, Model};
+
+struct TestEnv {
+    stops: HashSet<u32>,
+}
+
+impl Env for TestEnv {
+    fn stops(&self, o: u32) -> bool {
+        self.stops.contains(&o)
+    }
+    fn tx_time(&self, t: u32) -> u32 {
+        t
+    }
+    fn mixer(&self, _t: u32) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A random valid graph: `coinbases` transactions minting outputs, then
+/// transactions each spending 1–4 unspent outputs into 1–4 outputs with a
+/// random fee. `choices` drives every pick.
+fn build(coinbases: usize, choices: &[(u8, u8, u64, u64)]) -> MemGraph {
+    let mut g = MemGraph::default();
+    let mut unspent: Vec<u32> = Vec::new();
+    for k in 0..coinbases {
+        let t = g.push(
+            &[Prev::Coinbase],
+            &[1_000 + 7_919 * k as u64, 50 + k as u64 * 3],
+        );
+        unspent.extend(g.outputs(t));
+    }
+    for &(n_in, n_out, seed, fee_seed) in choices {
+        if unspent.is_empty() {
+            break;
+        }
+        let n_in = (1 + n_in as usize % 4).min(unspent.len());
+        let mut ins = Vec::new();
+        let mut total = 0;
+        for j in 0..n_in {
+            let k = ((seed >> (j * 8)) as usize) % unspent.len();
+            let o = unspent.swap_remove(k);
+            total += g.value(o);
+            ins.push(Prev::Output(o));
+        }
+        let fee = if total == 0 {
+            0
+        } else {
+            fee_seed % (total / 10 + 1)
+        };
+        let n_out = 1 + n_out as usize % 4;
+        let mut left = total - fee;
+        let mut outs = Vec::new();
+        for j in 0..n_out {
+            let v = if j + 1 == n_out {
+                left
+            } else {
+                (seed.rotate_left(j as u32 * 13) % (left + 1)) / 2
+            };
+            left -= v;
+            outs.push(v);
+        }
+        let t = g.push(&ins, &outs);
+        unspent.extend(g.outputs(t));
+    }
+    g
+}
+
+fn params(model: Model, direction: Direction, max_hops: Option<u32>, min_value: u64) -> Params {
+    Params {
+        model,
+        direction,
+        max_hops,
+        min_value,
+        until: None,
+        limits: Limits::default(),
+        record_taint: true,
+        demixed: None,
+    }
+}
+
+fn accounted(r: &Raw) -> u64 {
+    r.ends.iter().map(|e| e.amount).sum::<u64>() + r.fees + r.below_min + r.overlap
+}
+
+fn graph_strategy() -> impl Strategy<Value = (MemGraph, Vec<u32>, HashSet<u32>)> {
+    (
+        1usize..6,
+        prop::collection::vec(
+            (any::<u8>(), any::<u8>(), any::<u64>(), any::<u64>()),
+            1..60,
+        ),
+        prop::collection::vec(any::<prop::sample::Index>(), 1..4),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    )
+        .prop_map(|(cb, choices, src, stops)| {
+            let g = build(cb, &choices);
+            let n = g.values.len();
+            let mut sources: Vec<u32> = src.iter().map(|i| i.index(n) as u32).collect();
+            sources.sort_unstable();
+            sources.dedup();
+            let stops = stops.iter().map(|i| i.index(n) as u32).collect();
+            (g, sources, stops)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn haircut_and_fifo_conserve_forward(
+        (g, sources, stops) in graph_strategy(),
+        min_value in prop_oneof![Just(0u64), 0u64..500],
+        max_hops in prop_oneof![Just(None), (0u32..6).prop_map(Some)],
+    ) {
+        let env = TestEnv { stops };
+        for model in [Model::Haircut, Model::Fifo] {
+            let r = run(&g, &env, &params(model, Direction::Forward, max_hops, min_value), &sources);
+            prop_assert_eq!(accounted(&r), r.source_value, "{:?}", model);
+            for (&o, &a) in &r.taint {
+                prop_assert!(a <= g.value(o), "{:?}: output {} carries {} > {}", model, o, a, g.value(o));
+            }
+        }
+    }
+
+    #[test]
+    fn haircut_and_fifo_conserve_backward(
+        (g, sources, stops) in graph_strategy(),
+        min_value in prop_oneof![Just(0u64), 0u64..500],
+        max_hops in prop_oneof![Just(None), (0u32..6).prop_map(Some)],
+    ) {
+        let env = TestEnv { stops };
+        for model in [Model::Haircut, Model::Fifo] {
+            let r = run(&g, &env, &params(model, Direction::Backward, max_hops, min_value), &sources);
+            prop_assert_eq!(r.fees, 0);
+            prop_assert_eq!(accounted(&r), r.source_value, "{:?}", model);
+        }
+    }
+
+    #[test]
+    fn poison_covers_haircut_and_fifo(
+        (g, sources, stops) in graph_strategy(),
+        max_hops in prop_oneof![Just(None), (0u32..6).prop_map(Some)],
+    ) {
+        let env = TestEnv { stops };
+        let poison = run(&g, &env, &params(Model::Poison, Direction::Forward, max_hops, 0), &sources);
+        for model in [Model::Haircut, Model::Fifo] {
+            let r = run(&g, &env, &params(model, Direction::Forward, max_hops, 0), &sources);
+            for (&o, &a) in &r.taint {
+                if a > 0 {
+                    prop_assert!(poison.taint.contains_key(&o), "{:?} marks output {} that poison does not", model, o);
+                    prop_assert!(poison.taint[&o] >= a);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn haircut_splits_fee_and_outputs_exactly() {
+    // Two inputs: 600 tainted, 400 clean; outputs 500 and 300, fee 200.
+    let mut g = MemGraph::default();
+    let a = g.push(&[Prev::Coinbase], &[600, 400]);
+    let outs: Vec<u32> = g.outputs(a).collect();
+    let b = g.push(&[Prev::Output(outs[0]), Prev::Output(outs[1])], &[500, 300]);
+    let env = TestEnv {
+        stops: HashSet::new(),
+    };
+    let r = run(
+        &g,
+        &env,
+        &params(Model::Haircut, Direction::Forward, None, 0),
+        &[outs[0]],
+    );
+    let o: Vec<u32> = g.outputs(b).collect();
+    assert_eq!(r.taint[&o[0]], 300);
+    assert_eq!(r.taint[&o[1]], 180);
+    assert_eq!(r.fees, 120);
+    // FIFO: the tainted first input fills the first output, then 100 of the second.
+    let r = run(
+        &g,
+        &env,
+        &params(Model::Fifo, Direction::Forward, None, 0),
+        &[outs[0]],
+    );
+    assert_eq!(r.taint[&o[0]], 500);
+    assert_eq!(r.taint[&o[1]], 100);
+    assert_eq!(r.fees, 0);
+    // Poison: both outputs whole, the whole fee.
+    let r = run(
+        &g,
+        &env,
+        &params(Model::Poison, Direction::Forward, None, 0),
+        &[outs[0]],
+    );
+    assert_eq!((r.taint[&o[0]], r.taint[&o[1]], r.fees), (500, 300, 200));
+    // Backward haircut from the 300 output: 180 from the first input, 120 from the second.
+    let r = run(
+        &g,
+        &env,
+        &params(Model::Haircut, Direction::Backward, None, 0),
+        &[o[1]],
+    );
+    assert_eq!(r.taint[&outs[0]], 180);
+    assert_eq!(r.taint[&outs[1]], 120);
+    // Backward FIFO from the 300 output (sats 500..800 of the output line): 500..600 of input one, 0..200 of input two.
+    let r = run(
+        &g,
+        &env,
+        &params(Model::Fifo, Direction::Backward, None, 0),
+        &[o[1]],
+    );
+    assert_eq!(r.taint[&outs[0]], 100);
+    assert_eq!(r.taint[&outs[1]], 200);
+}

@@ -1,0 +1,550 @@
+//! The propagation core: follows tainted outputs through transactions in
+//! chain order (forward) or reverse chain order (backward) under a model,
+//! and records where every traced satoshi ends. Generic over
+//! [`TxGraph`] so that property tests run it on random graphs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::graph::{Prev, TxGraph};
+use crate::taint::{apportion, fifo_backward, fifo_forward, ranges_len, ranges_push, Ranges};
+use crate::types::{Direction, EndReason, Limits, Model};
+
+/// What the core asks of its surroundings.
+pub(crate) trait Env {
+    /// Whether output `o` belongs to a stop-at entity.
+    fn stops(&self, o: u32) -> bool;
+    /// Block time of transaction `t`.
+    fn tx_time(&self, t: u32) -> u32;
+    /// The CoinJoin kind of transaction `t`, if it is one.
+    fn mixer(&self, t: u32) -> Option<&'static str>;
+}
+
+/// The knobs of one run.
+#[derive(Clone, Debug)]
+pub(crate) struct Params {
+    pub model: Model,
+    pub direction: Direction,
+    pub max_hops: Option<u32>,
+    pub min_value: u64,
+    pub until: Option<u32>,
+    pub limits: Limits,
+    /// Keep every output's taint in [`Raw::taint`] (tests; costs a hash
+    /// insert per output).
+    pub record_taint: bool,
+    /// Forward haircut only: CoinJoin outputs judged to belong to the
+    /// owner of the tainted inputs (post-mix consolidation). At a CoinJoin
+    /// with such outputs the taint fills them first, by value; only the
+    /// excess is spread by haircut over the other outputs and the fee.
+    pub demixed: Option<std::collections::HashSet<u32>>,
+}
+
+/// Taint on one output.
+#[derive(Clone, Debug, Default)]
+struct Item {
+    amount: u64,
+    /// FIFO only: the tainted ranges of the output, from its start.
+    ranges: Ranges,
+    /// Hops of the transaction that created (forward) or spent (backward)
+    /// the output, counted from the source.
+    hmin: u32,
+    hmax: u32,
+    /// The transaction the item comes from (for the flow graph).
+    from_tx: u32,
+}
+
+/// Where traced value ended: at output `output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct End {
+    pub output: u32,
+    pub amount: u64,
+    pub reason: EndReason,
+    pub hmin: u32,
+    pub hmax: u32,
+}
+
+/// A CoinJoin passed through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Mix {
+    pub tx: u32,
+    pub kind: &'static str,
+    pub amount_in: u64,
+    pub amount_out: u64,
+}
+
+/// A limit that stopped the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RawCut {
+    pub limit: &'static str,
+    pub value: u64,
+    pub at_tx: Option<u32>,
+    pub unfollowed: u64,
+}
+
+/// Everything a run found, in graph numbers.
+#[derive(Debug, Default)]
+pub(crate) struct Raw {
+    pub source_value: u64,
+    pub source_outputs: u64,
+    pub ends: Vec<End>,
+    pub fees: u64,
+    pub below_min: u64,
+    /// Taint that reached another source output (already traced whole).
+    pub overlap: u64,
+    pub mixers: Vec<Mix>,
+    pub txs_visited: u64,
+    pub hops_reached: u32,
+    pub cut: Option<RawCut>,
+    /// Traced satoshis per output touched (only with `record_taint`).
+    pub taint: HashMap<u32, u64>,
+    /// Per visited transaction, the output it got most taint from
+    /// (forward: the spent output; backward: its own traced output) and
+    /// that output's taint.
+    pub parent: HashMap<u32, (u32, u64)>,
+    /// Value moved between transactions (value direction).
+    pub tx_flows: BTreeMap<(u32, u32), u64>,
+    /// Fee taint per transaction.
+    pub fee_flows: BTreeMap<u32, u64>,
+}
+
+struct Run<'g, G: TxGraph, E: Env> {
+    g: &'g G,
+    env: &'g E,
+    p: &'g Params,
+    raw: Raw,
+    /// Forward: spending input → item. Backward: traced output → item.
+    /// Input and output ids are in chain order, so the smallest (largest)
+    /// key belongs to the next transaction to visit, and one binary search
+    /// per transaction finds it.
+    pending: BTreeMap<u32, u32>,
+    /// The items `pending` points into, and the free slots.
+    slab: Vec<Item>,
+    free: Vec<u32>,
+    /// Sorted.
+    sources: Vec<u32>,
+}
+
+/// Runs the model from `sources` (outputs; their full value is traced).
+pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32]) -> Raw {
+    let mut r = Run {
+        g,
+        env,
+        p,
+        raw: Raw::default(),
+        pending: BTreeMap::new(),
+        slab: Vec::new(),
+        free: Vec::new(),
+        sources: {
+            let mut v = sources.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        },
+    };
+    for &o in sources {
+        let v = g.value(o);
+        r.raw.source_value += v;
+        r.raw.source_outputs += 1;
+        let item = Item {
+            amount: v,
+            ranges: if v > 0 { vec![(0, v)] } else { Vec::new() },
+            hmin: 0,
+            hmax: 0,
+            from_tx: g.tx_of_output(o),
+        };
+        r.route(o, item, true);
+    }
+    match p.direction {
+        Direction::Forward => r.forward(),
+        Direction::Backward => r.backward(),
+    }
+    r.raw
+}
+
+impl<G: TxGraph, E: Env> Run<'_, G, E> {
+    fn end(&mut self, o: u32, item: &Item, reason: EndReason) {
+        self.raw.ends.push(End {
+            output: o,
+            amount: item.amount,
+            reason,
+            hmin: item.hmin,
+            hmax: item.hmax,
+        });
+    }
+
+    /// Decides what happens to taint arriving on output `o`.
+    fn route(&mut self, o: u32, item: Item, is_source: bool) {
+        if item.amount == 0 {
+            return;
+        }
+        if !is_source && self.sources.binary_search(&o).is_ok() {
+            // Already traced at its full value as a source.
+            self.raw.overlap += item.amount;
+            return;
+        }
+        if self.p.record_taint {
+            self.raw.taint.insert(o, item.amount);
+        }
+        if !is_source && self.env.stops(o) {
+            return self.end(o, &item, EndReason::Stop);
+        }
+        if item.amount < self.p.min_value {
+            self.raw.below_min += item.amount;
+            return;
+        }
+        let next_hop = item.hmin + 1;
+        let over_hops = self.p.max_hops.is_some_and(|m| next_hop > m);
+        match self.p.direction {
+            Direction::Forward => {
+                let Some(i) = self.g.spender(o) else {
+                    return self.end(o, &item, EndReason::Unspent);
+                };
+                if let Some(u) = self.p.until {
+                    if self.env.tx_time(self.g.tx_of_input(i)) > u {
+                        return self.end(o, &item, EndReason::Until);
+                    }
+                }
+                if over_hops {
+                    return self.end(o, &item, EndReason::MaxHops);
+                }
+                self.park(i, item);
+            }
+            Direction::Backward => {
+                if let Some(u) = self.p.until {
+                    if self.env.tx_time(self.g.tx_of_output(o)) < u {
+                        return self.end(o, &item, EndReason::Until);
+                    }
+                }
+                if over_hops {
+                    return self.end(o, &item, EndReason::MaxHops);
+                }
+                self.park(o, item);
+            }
+        }
+    }
+
+    fn park(&mut self, key: u32, item: Item) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = item;
+                s
+            }
+            None => {
+                self.slab.push(item);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.pending.insert(key, slot);
+    }
+
+    /// Removes and returns the pending items with keys in `r`, in key order.
+    fn take_range(&mut self, r: std::ops::Range<u32>) -> Vec<(u32, Item)> {
+        let keys: Vec<(u32, u32)> = self.pending.range(r).map(|(k, v)| (*k, *v)).collect();
+        keys.into_iter()
+            .map(|(k, slot)| {
+                self.pending.remove(&k);
+                self.free.push(slot);
+                (k, std::mem::take(&mut self.slab[slot as usize]))
+            })
+            .collect()
+    }
+
+    /// Ends everything still pending as cut by `limit`.
+    fn cut(&mut self, limit: &'static str, value: u64, at_tx: u32) {
+        let mut unfollowed = 0;
+        let pending = std::mem::take(&mut self.pending);
+        {
+            for (k, slot) in pending {
+                let item = std::mem::take(&mut self.slab[slot as usize]);
+                let o = match self.p.direction {
+                    Direction::Forward => match self.g.prevout(k) {
+                        Prev::Output(o) => o,
+                        _ => continue,
+                    },
+                    Direction::Backward => k,
+                };
+                unfollowed += item.amount;
+                self.end(o, &item, EndReason::Cut);
+            }
+        }
+        self.raw.cut = Some(RawCut {
+            limit,
+            value,
+            at_tx: Some(at_tx),
+            unfollowed,
+        });
+    }
+
+    fn check_limits(&mut self, next_tx: u32) -> bool {
+        let l = self.p.limits;
+        if self.raw.txs_visited >= l.max_txs {
+            self.cut("max_txs", l.max_txs, next_tx);
+            return false;
+        }
+        if self.pending.len() as u64 > l.max_frontier {
+            self.cut("max_frontier", l.max_frontier, next_tx);
+            return false;
+        }
+        true
+    }
+
+    fn forward(&mut self) {
+        let mut in_vals: Vec<u64> = Vec::new();
+        let mut out_vals: Vec<u64> = Vec::new();
+        let mut weights: Vec<u64> = Vec::new();
+        let mut parts: Vec<u64> = Vec::new();
+        let mut out_ranges: Vec<Ranges> = Vec::new();
+        while let Some((&first, _)) = self.pending.first_key_value() {
+            let g = self.g;
+            let s = g.tx_of_input(first);
+            if !self.check_limits(s) {
+                return;
+            }
+            let ins = g.inputs(s);
+            let items = self.take_range(ins.clone());
+            self.raw.txs_visited += 1;
+            // The input line.
+            in_vals.clear();
+            let ins = g.inputs(s);
+            for i in ins.clone() {
+                in_vals.push(match g.prevout(i) {
+                    Prev::Output(o) => g.value(o),
+                    _ => 0,
+                });
+            }
+            out_vals.clear();
+            out_vals.extend(g.outputs(s).map(|o| g.value(o)));
+            let in_total: u64 = in_vals.iter().sum();
+            let out_total: u64 = out_vals.iter().sum();
+            let fee = in_total.saturating_sub(out_total);
+            let (mut hmin, mut hmax) = (u32::MAX, 0);
+            let mut tainted: u64 = 0;
+            let mut best = (0u64, u32::MAX);
+            let mut line: Ranges = Vec::new();
+            for (i, item) in &items {
+                hmin = hmin.min(item.hmin + 1);
+                hmax = hmax.max(item.hmax + 1);
+                tainted += item.amount;
+                let prev = match g.prevout(*i) {
+                    Prev::Output(o) => o,
+                    _ => continue,
+                };
+                if item.amount > best.0 || best.1 == u32::MAX {
+                    best = (item.amount, prev);
+                }
+                *self.raw.tx_flows.entry((item.from_tx, s)).or_default() += item.amount;
+                if self.p.model == Model::Fifo {
+                    let k = (*i - ins.start) as usize;
+                    let base: u64 = in_vals[..k].iter().sum();
+                    for &(a, b) in &item.ranges {
+                        ranges_push(&mut line, base + a, base + b);
+                    }
+                }
+            }
+            self.raw.hops_reached = self.raw.hops_reached.max(hmax);
+            if best.1 != u32::MAX {
+                self.raw.parent.insert(s, (best.1, best.0));
+            }
+            let fee_taint;
+            let outs = g.outputs(s);
+            let mut out_items: Vec<(u32, Item)> = Vec::with_capacity(out_vals.len());
+            match self.p.model {
+                Model::Haircut => {
+                    let demix: Vec<bool> = match &self.p.demixed {
+                        Some(d) if self.env.mixer(s).is_some() => {
+                            outs.clone().map(|o| d.contains(&o)).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    let cap: u64 = demix
+                        .iter()
+                        .zip(&out_vals)
+                        .filter(|(d, _)| **d)
+                        .map(|(_, v)| v)
+                        .sum();
+                    if cap > 0 {
+                        // Fill the owner's outputs first, by value.
+                        let first = tainted.min(cap);
+                        weights.clear();
+                        weights.extend(
+                            demix
+                                .iter()
+                                .zip(&out_vals)
+                                .map(|(d, v)| if *d { *v } else { 0 }),
+                        );
+                        weights.push(0);
+                        let mut own = Vec::new();
+                        apportion(first, &weights, &mut own);
+                        weights.clear();
+                        weights.extend(
+                            demix
+                                .iter()
+                                .zip(&out_vals)
+                                .map(|(d, v)| if *d { 0 } else { *v }),
+                        );
+                        weights.push(fee);
+                        apportion(tainted - first, &weights, &mut parts);
+                        for (p, o) in parts.iter_mut().zip(&own) {
+                            *p += o;
+                        }
+                    } else {
+                        weights.clear();
+                        weights.extend_from_slice(&out_vals);
+                        weights.push(fee);
+                        // Value the inputs cannot show (unresolved funding) is
+                        // never tainted; if outputs exceed the known inputs the
+                        // outputs are the weights.
+                        apportion(tainted, &weights, &mut parts);
+                    }
+                    fee_taint = parts[out_vals.len()];
+                    for (j, o) in outs.clone().enumerate() {
+                        out_items.push((o, item_of(parts[j], Vec::new(), hmin, hmax, s)));
+                    }
+                }
+                Model::Poison => {
+                    fee_taint = fee;
+                    for (j, o) in outs.clone().enumerate() {
+                        out_items.push((o, item_of(out_vals[j], Vec::new(), hmin, hmax, s)));
+                    }
+                }
+                Model::Fifo => {
+                    fee_taint = fifo_forward(&line, &out_vals, &mut out_ranges);
+                    for (j, o) in outs.clone().enumerate() {
+                        let r = std::mem::take(&mut out_ranges[j]);
+                        out_items.push((o, item_of(ranges_len(&r), r, hmin, hmax, s)));
+                    }
+                }
+            }
+            if fee_taint > 0 {
+                self.raw.fees += fee_taint;
+                *self.raw.fee_flows.entry(s).or_default() += fee_taint;
+            }
+            if let Some(kind) = self.env.mixer(s) {
+                self.raw.mixers.push(Mix {
+                    tx: s,
+                    kind,
+                    amount_in: tainted,
+                    amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
+                });
+            }
+            for (o, item) in out_items {
+                self.route(o, item, false);
+            }
+        }
+    }
+
+    fn backward(&mut self) {
+        let mut in_vals: Vec<u64> = Vec::new();
+        let mut parts: Vec<u64> = Vec::new();
+        let mut in_ranges: Vec<Ranges> = Vec::new();
+        while let Some((&last, _)) = self.pending.last_key_value() {
+            let g = self.g;
+            let t = g.tx_of_output(last);
+            if !self.check_limits(t) {
+                return;
+            }
+            let items = self.take_range(g.outputs(t));
+            self.raw.txs_visited += 1;
+            let ins = g.inputs(t);
+            let (mut hmin, mut hmax) = (u32::MAX, 0);
+            let mut traced = 0u64;
+            let mut best = (0u64, u32::MAX);
+            for (o, item) in &items {
+                hmin = hmin.min(item.hmin + 1);
+                hmax = hmax.max(item.hmax + 1);
+                traced += item.amount;
+                if item.amount > best.0 || best.1 == u32::MAX {
+                    best = (item.amount, *o);
+                }
+            }
+            self.raw.hops_reached = self.raw.hops_reached.max(hmax);
+            self.raw.parent.insert(t, (best.1, best.0));
+            let first = ins.clone().next().map(|i| g.prevout(i));
+            let unresolved = ins.clone().any(|i| g.prevout(i) == Prev::Unresolved);
+            if first == Some(Prev::Coinbase) || unresolved || ins.is_empty() {
+                let reason = if unresolved {
+                    EndReason::Unresolved
+                } else {
+                    EndReason::Coinbase
+                };
+                for (o, item) in &items {
+                    let mut it = item.clone();
+                    it.hmin += 1;
+                    it.hmax += 1;
+                    self.end(*o, &it, reason);
+                }
+                continue;
+            }
+            in_vals.clear();
+            for i in ins.clone() {
+                in_vals.push(match g.prevout(i) {
+                    Prev::Output(o) => g.value(o),
+                    _ => 0,
+                });
+            }
+            let mut in_items: Vec<Item> = Vec::with_capacity(in_vals.len());
+            match self.p.model {
+                Model::Haircut => {
+                    apportion(traced, &in_vals, &mut parts);
+                    for &a in &parts {
+                        in_items.push(item_of(a, Vec::new(), hmin, hmax, t));
+                    }
+                }
+                Model::Poison => {
+                    for &v in &in_vals {
+                        in_items.push(item_of(v, Vec::new(), hmin, hmax, t));
+                    }
+                }
+                Model::Fifo => {
+                    let outs = g.outputs(t);
+                    let mut line: Ranges = Vec::new();
+                    let mut base = 0u64;
+                    let mut it = items.iter().peekable();
+                    for o in outs {
+                        let v = g.value(o);
+                        while let Some((oo, item)) = it.peek() {
+                            if *oo != o {
+                                break;
+                            }
+                            for &(a, b) in &item.ranges {
+                                ranges_push(&mut line, base + a, base + b);
+                            }
+                            it.next();
+                        }
+                        base += v;
+                    }
+                    fifo_backward(&line, &in_vals, &mut in_ranges);
+                    for r in in_ranges.drain(..) {
+                        in_items.push(item_of(ranges_len(&r), r, hmin, hmax, t));
+                    }
+                }
+            }
+            if let Some(kind) = self.env.mixer(t) {
+                self.raw.mixers.push(Mix {
+                    tx: t,
+                    kind,
+                    amount_in: in_items.iter().map(|it| it.amount).sum(),
+                    amount_out: traced,
+                });
+            }
+            for (k, item) in ins.zip(in_items) {
+                if let Prev::Output(p) = g.prevout(k) {
+                    if item.amount > 0 {
+                        *self.raw.tx_flows.entry((g.tx_of_output(p), t)).or_default() +=
+                            item.amount;
+                    }
+                    self.route(p, item, false);
+                }
+            }
+        }
+    }
+}
+
+fn item_of(amount: u64, ranges: Ranges, hmin: u32, hmax: u32, from_tx: u32) -> Item {
+    Item {
+        amount,
+        ranges,
+        hmin,
+        hmax,
+        from_tx,
+    }
+}
