@@ -131,6 +131,9 @@ fn main() {
         json: cli.json,
         quiet: cli.quiet,
     };
+    if prints_only(&cli.cmd) {
+        default_sigpipe();
+    }
     if let Err(e) = run(&ctx, cli.cmd) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -162,6 +165,26 @@ fn run(ctx: &Ctx, cmd: Cmd) -> Result<()> {
         Cmd::Scan(c) => scan::run(ctx, c),
         Cmd::Dump => query::dump(ctx),
         Cmd::Evm(a) => evm::run(ctx, a),
+    }
+}
+
+/// Commands that only read and print, with no socket of their own: a
+/// closed pipe (`chainhound tx … | head`) should end them quietly, as it ends
+/// `cat`, rather than as a panic in `println!`. The server, the demo (which
+/// may serve) and ingestion (which may talk to a node) keep Rust's default
+/// of ignoring SIGPIPE, so a peer hanging up is an error they handle.
+fn prints_only(cmd: &Cmd) -> bool {
+    !matches!(cmd, Cmd::Serve(_) | Cmd::Demo(_) | Cmd::Ingest(_))
+}
+
+/// Restores the default action of SIGPIPE (end the process).
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at startup on the main thread, before any other
+    // thread exists; setting a signal's disposition to SIG_DFL installs no
+    // handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -106,6 +106,18 @@ fn serve_then(ctx: &Ctx, a: ServeArgs, banner: impl FnOnce(SocketAddr) -> String
                     "off: no clusters"
                 }
             );
+            if let Some(e) = v.evm(chainhound_serve::tenant::ChainName::Ethereum) {
+                eprintln!(
+                    "  ethereum: {} EVM tags, account store {} (loaded in {:.2} s)",
+                    e.tag_count(),
+                    if e.has_store() {
+                        "<data>/evm/eth"
+                    } else {
+                        "absent: address screening from the tags only"
+                    },
+                    e.load_time.as_secs_f64()
+                );
+            }
             eprintln!(
                 "  docs http://{addr}/docs  ·  OpenAPI http://{addr}/openapi.json  ·  Ctrl-C stops"
             );

@@ -231,3 +231,42 @@ fn unreadable_directory_and_bad_queries() {
     assert!(ok(&data, &["block", "170"])
         .contains("00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee"));
 }
+
+/// `chainhound dump | head -1`: a reader that hangs up ends the command
+/// quietly (SIGPIPE), never with a panic message from `println!`.
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    util::simulate(dir.path(), "2000", "3");
+    let data = dir.path().join("data");
+    util::ingest_simulated(&data, dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .arg("--data")
+        .arg(&data)
+        .arg("dump")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed here, long before the dump is written out.
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    const SIGPIPE: i32 = 13; // Linux and the BSDs
+    assert_eq!(
+        status.signal(),
+        Some(SIGPIPE),
+        "status {status:?}, stderr {err}"
+    );
+    assert!(!err.contains("panicked"), "stderr: {err}");
+}

@@ -8,6 +8,8 @@
 //! * [`audit`] — the append-only, hash-chained audit log and its verifier.
 //! * [`policy`] — exposure → LOW/MEDIUM/HIGH/SEVERE.
 //! * [`view`] — a snapshot of the chain data with the tags resolved.
+//! * [`evm`] — Ethereum: the `chainhound-evm` account store, its labels
+//!   and the per-transfer taint precomputed for screening.
 //! * [`App`] / [`router`] — the HTTP service; `docs/api.md` documents it.
 //!
 //! Architecture invariants:
@@ -27,10 +29,12 @@ mod api;
 pub mod audit;
 mod auth;
 mod error;
+pub mod evm;
 mod journal;
 pub mod policy;
 pub mod registry;
 mod screen;
+mod screen_evm;
 mod state;
 pub mod tenant;
 mod trace;
@@ -120,6 +124,7 @@ pub mod fuzzing {
             share_ppm,
             hops,
             value_sat: None,
+            amount: None,
             address: String::new(),
             source: String::new(),
         });
@@ -127,7 +132,8 @@ pub mod fuzzing {
         m.len()
     }
 
-    /// A tenant event log and a key header.
+    /// A tenant event log, a key header, and EVM request fields (address,
+    /// amount, transaction hash).
     pub fn events_and_keys(bytes: &[u8]) -> usize {
         let mut n = 0;
         let dir = std::env::temp_dir().join(format!("chainhound-fuzz-{}", std::process::id()));
@@ -142,6 +148,9 @@ pub mod fuzzing {
             n += usize::from(crate::registry::split_key(s).is_some());
             n += usize::from(crate::registry::check_tenant_name(s).is_ok());
             n += usize::from(crate::auth::key_of_header(s).is_some());
+            n += usize::from(crate::evm::parse_address(s).is_ok());
+            n += usize::from(crate::evm::parse_amount(s).is_ok());
+            n += usize::from(crate::evm::parse_txid(s).is_ok());
         }
         n
     }

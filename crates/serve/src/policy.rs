@@ -90,6 +90,10 @@ pub struct Exposure {
     /// Satoshis of the screened value exposed (when the value is known).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_sat: Option<u64>,
+    /// EVM chains: the screened value exposed, in the asset's base units
+    /// (decimal integer string; wei for ETH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
     /// The tagged address.
     pub address: String,
     /// Who says so: `source: label`.
@@ -178,6 +182,7 @@ mod tests {
             share_ppm,
             hops,
             value_sat: None,
+            amount: None,
             address: "a".into(),
             source: "s: l".into(),
         }

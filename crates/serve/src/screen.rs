@@ -81,8 +81,13 @@ pub struct AddressResult {
 pub struct Counterparty {
     /// Address.
     pub address: String,
-    /// Satoshis it sent (deposit) or received (withdrawal).
+    /// Satoshis it sent (deposit) or received (withdrawal); 0 on EVM
+    /// chains (see `amount`).
     pub value_sat: u64,
+    /// EVM chains: what it sent or received, in the asset's base units
+    /// (decimal integer string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
     /// Share of the screened value, ppm.
     pub share_ppm: u32,
     /// Its entity.
@@ -102,8 +107,12 @@ pub struct HopView {
     pub address: String,
     /// Entity id.
     pub entity: u32,
-    /// Satoshis attributed to this hop.
+    /// Satoshis attributed to this hop; 0 on EVM chains (see `amount`).
     pub amount_sat: u64,
+    /// EVM chains: the hop's tainted (deposit) or whole (withdrawal) value
+    /// in the asset's base units (decimal integer string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
     /// Block time (Unix seconds).
     pub time: u32,
 }
@@ -117,8 +126,11 @@ pub struct EvidenceView {
     pub flow: String,
     /// Entity at the far end.
     pub counterparty: u32,
-    /// Satoshis along the path.
+    /// Satoshis along the path; 0 on EVM chains (see `amount`).
     pub amount_sat: u64,
+    /// EVM chains: the value the path supports, in base units (decimal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
     /// The hops, in the direction value moved.
     pub hops: Vec<HopView>,
 }
@@ -152,8 +164,12 @@ pub struct TransferResult {
     pub height: u32,
     /// The screened outputs.
     pub vouts: Vec<u32>,
-    /// Their value in satoshis.
+    /// Their value in satoshis; 0 on EVM chains (see `amount`).
     pub value_sat: u64,
+    /// EVM chains: the screened transfers' value in the asset's base units
+    /// (decimal integer string; wei for ETH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
     /// Risk level under the tenant's policy.
     pub risk: Level,
     /// A sanctions listing among the counterparties or the exposure.
@@ -211,7 +227,52 @@ impl PrivateView {
     }
 }
 
-fn public_view(t: &TagInfo, via: &str) -> TagView {
+impl PrivateView {
+    /// The private tags on exactly `address`, as screening tags.
+    pub(crate) fn of_address(&self, address: &str) -> Vec<TagView> {
+        self.by_addr
+            .get(address)
+            .into_iter()
+            .flatten()
+            .map(|t| private_view(t, "address"))
+            .collect()
+    }
+}
+
+/// A transfer's verdict from its direct and indirect exposure together.
+pub(crate) struct Verdict {
+    pub risk: Level,
+    pub matched_rules: Vec<Match>,
+    /// Any exposure, or any counterparty's tag, is a sanctions listing.
+    pub sanctioned: bool,
+    pub categories: Vec<String>,
+}
+
+impl Verdict {
+    pub(crate) fn of(
+        policy: &Policy,
+        direction: Direction,
+        direct: &[Exposure],
+        indirect: &[Exposure],
+        counterparties: &[Counterparty],
+    ) -> Verdict {
+        let mut all = direct.to_vec();
+        all.extend_from_slice(indirect);
+        let (risk, matched_rules) = policy.evaluate(direction, &all);
+        let sanctioned = all.iter().any(|e| e.category == "sanction")
+            || counterparties
+                .iter()
+                .any(|c| c.tags.iter().any(|t| t.sanction));
+        Verdict {
+            risk,
+            matched_rules,
+            sanctioned,
+            categories: categories(&all),
+        }
+    }
+}
+
+pub(crate) fn public_view(t: &TagInfo, via: &str) -> TagView {
     TagView {
         address: t.address.clone(),
         source: t.source.clone(),
@@ -224,7 +285,7 @@ fn public_view(t: &TagInfo, via: &str) -> TagView {
     }
 }
 
-fn private_view(t: &PrivateTag, via: &str) -> TagView {
+pub(crate) fn private_view(t: &PrivateTag, via: &str) -> TagView {
     TagView {
         address: t.address.clone(),
         source: "tenant".into(),
@@ -263,7 +324,12 @@ fn tags_of(view: &ChainView, pv: &PrivateView, address: &str, entity: Option<u32
     out
 }
 
-fn exposure_of(tags: &[TagView], share_ppm: u32, value: Option<u64>) -> Vec<Exposure> {
+pub(crate) fn exposure_of(
+    tags: &[TagView],
+    share_ppm: u32,
+    value: Option<u64>,
+    amount: Option<String>,
+) -> Vec<Exposure> {
     tags.iter()
         .filter_map(|t| {
             let category = t.category.clone()?;
@@ -272,6 +338,7 @@ fn exposure_of(tags: &[TagView], share_ppm: u32, value: Option<u64>) -> Vec<Expo
                 share_ppm,
                 hops: 0,
                 value_sat: value,
+                amount: amount.clone(),
                 address: t.address.clone(),
                 source: format!("{}: {}", t.source, t.label),
             })
@@ -279,14 +346,14 @@ fn exposure_of(tags: &[TagView], share_ppm: u32, value: Option<u64>) -> Vec<Expo
         .collect()
 }
 
-fn categories(items: &[Exposure]) -> Vec<String> {
+pub(crate) fn categories(items: &[Exposure]) -> Vec<String> {
     let mut c: Vec<String> = items.iter().map(|e| e.category.clone()).collect();
     c.sort();
     c.dedup();
     c
 }
 
-fn policy_name(p: &Policy) -> String {
+pub(crate) fn policy_name(p: &Policy) -> String {
     format!("{} v{}", p.name, p.version)
 }
 
@@ -300,7 +367,7 @@ pub fn address(
 ) -> AddressResult {
     let entity = resolved.entity.map(|(e, size)| EntityRef { id: e.0, size });
     let tags = tags_of(view, pv, &resolved.address, entity.as_ref().map(|e| e.id));
-    let exposure = exposure_of(&tags, 1_000_000, None);
+    let exposure = exposure_of(&tags, 1_000_000, None, None);
     let (risk, matched_rules) = policy.evaluate(Direction::Any, &exposure);
     AddressResult {
         screening_id: 0,
@@ -474,10 +541,11 @@ pub fn transfer(
         let share = ppm(*v, cp_total);
         let exposed = u64::try_from(u128::from(value_sat) * u128::from(share) / 1_000_000)
             .unwrap_or(u64::MAX);
-        direct.extend(exposure_of(&tags, share, Some(exposed)));
+        direct.extend(exposure_of(&tags, share, Some(exposed), None));
         counterparties.push(Counterparty {
             address,
             value_sat: *v,
+            amount: None,
             share_ppm: share,
             entity,
             tags,
@@ -488,13 +556,7 @@ pub fn transfer(
         evidence,
         status,
     } = trace::indirect(view, r, direction, value_sat);
-    let mut all = direct.clone();
-    all.extend(indirect.iter().cloned());
-    let (risk, matched_rules) = policy.evaluate(direction, &all);
-    let sanctioned = all.iter().any(|e| e.category == "sanction")
-        || counterparties
-            .iter()
-            .any(|c| c.tags.iter().any(|t| t.sanction));
+    let v = Verdict::of(policy, direction, &direct, &indirect, &counterparties);
     TransferResult {
         screening_id: 0,
         chain,
@@ -504,15 +566,16 @@ pub fn transfer(
         height: info.height.0,
         vouts: r.vouts.clone(),
         value_sat,
-        risk,
-        sanctioned,
+        amount: None,
+        risk: v.risk,
+        sanctioned: v.sanctioned,
         counterparties,
         direct_exposure: direct,
         indirect_exposure: indirect,
         evidence,
         indirect: status,
-        categories: categories(&all),
-        matched_rules,
+        categories: v.categories,
+        matched_rules: v.matched_rules,
         policy: policy_name(policy),
     }
 }
@@ -520,6 +583,25 @@ pub fn transfer(
 /// The addresses and entities a subject's screening reads private tags of.
 pub fn private_keys(view: &ChainView, subject: &Subject) -> (Vec<String>, Vec<u32>) {
     match subject {
+        Subject::Address { chain, address } if view.evm(*chain).is_some() => {
+            (vec![address.clone()], Vec::new())
+        }
+        Subject::Transfer {
+            chain,
+            asset,
+            direction,
+            txid,
+            vouts,
+        } if view.evm(*chain).is_some() => {
+            let ev = view.evm(*chain).expect("an EVM chain");
+            match ev.resolve_stored(txid, asset, vouts) {
+                Some(r) => (
+                    crate::screen_evm::counterparty_keys(ev, &r, *direction),
+                    Vec::new(),
+                ),
+                None => (Vec::new(), Vec::new()),
+            }
+        }
         Subject::Address { address, .. } => {
             let e = view
                 .resolve(address)
@@ -565,6 +647,25 @@ pub fn reevaluate(
     policy: &Policy,
     subject: &Subject,
 ) -> Option<(Level, Vec<String>)> {
+    if let Some(ev) = view.evm(subject.chain()) {
+        return match subject {
+            Subject::Address { chain, address } => {
+                let a = crate::screen_evm::address(ev, pv, policy, *chain, address).ok()?;
+                Some((a.risk, a.categories))
+            }
+            Subject::Transfer {
+                chain,
+                asset,
+                direction,
+                txid,
+                vouts,
+            } => {
+                let r = ev.resolve_stored(txid, asset, vouts)?;
+                let t = crate::screen_evm::transfer(ev, pv, policy, *chain, *direction, &r);
+                Some((t.risk, t.categories))
+            }
+        };
+    }
     match subject {
         Subject::Address { chain, address } => {
             let r = view.resolve(address).ok()?;

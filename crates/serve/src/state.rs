@@ -317,6 +317,9 @@ impl App {
 pub(crate) fn index_entities(view: &ChainView, t: &mut TenantState) {
     t.tags_by_entity.clear();
     for (id, tag) in &t.tags {
+        if tag.chain != crate::tenant::ChainName::Bitcoin {
+            continue; // no entities on account chains
+        }
         if let Ok(r) = view.resolve(&tag.address) {
             if let Some((e, _)) = r.entity {
                 t.tags_by_entity.entry(e.0).or_default().push(*id);

@@ -30,6 +30,9 @@ pub(crate) fn now_ms() -> i64 {
 pub enum ChainName {
     /// Bitcoin (the store's network: mainnet, testnet, signet or regtest).
     Bitcoin,
+    /// Ethereum mainnet: the account store `<data>/evm/eth` (`chainhound
+    /// ingest evm`) and the EVM attribution tags.
+    Ethereum,
 }
 
 /// What was screened.
@@ -59,6 +62,13 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// The chain.
+    pub fn chain(&self) -> ChainName {
+        match self {
+            Subject::Address { chain, .. } | Subject::Transfer { chain, .. } => *chain,
+        }
+    }
+
     /// A short text for lists and the audit log.
     pub fn target(&self) -> String {
         match self {

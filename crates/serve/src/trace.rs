@@ -25,6 +25,7 @@ pub fn hop_view(h: &Hop) -> HopView {
         address: h.address.clone(),
         entity: h.entity.0,
         amount_sat: h.amount,
+        amount: None,
         time: h.time,
     }
 }
@@ -82,6 +83,7 @@ fn collect(
                 u64::try_from(u128::from(value) * u128::from(share) / 1_000_000)
                     .unwrap_or(u64::MAX),
             ),
+            amount: None,
             address: top
                 .and_then(|p| p.hops.last().or(p.hops.first()))
                 .map(|h| h.address.clone())
@@ -94,6 +96,7 @@ fn collect(
                 flow: flow.to_string(),
                 counterparty: p.counterparty.0,
                 amount_sat: p.amount,
+                amount: None,
                 hops: p.hops.iter().map(hop_view).collect(),
             });
         }

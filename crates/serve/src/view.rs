@@ -34,6 +34,24 @@ pub struct TagInfo {
     pub reference: Option<String>,
 }
 
+impl TagInfo {
+    /// The screening view of intel tag `t`, on `address` (its canonical
+    /// spelling).
+    pub fn from_tag(t: chainhound_intel::Tag, address: String) -> TagInfo {
+        let sanction = t.category.as_deref() == Some("sanction")
+            || matches!(t.provenance, Provenance::Ofac(_));
+        TagInfo {
+            address,
+            source: t.source,
+            label: t.label,
+            category: t.category,
+            actor: t.actor,
+            sanction,
+            reference: t.reference,
+        }
+    }
+}
+
 /// An address resolved against the view.
 #[derive(Clone, Debug)]
 pub struct Resolved {
@@ -57,6 +75,8 @@ pub struct ChainView {
     by_entity: HashMap<u32, Vec<u32>>,
     stamp: Stamp,
     engine: Option<chainhound_trace::Engine>,
+    /// Ethereum: `<data>/evm/eth` and the EVM tags.
+    ethereum: crate::evm::EvmView,
 }
 
 /// What the view was built from, to notice changes.
@@ -68,6 +88,8 @@ pub struct Stamp {
     pub intel: Option<SystemTime>,
     /// The clusters' metadata modification time.
     pub clusters: Option<SystemTime>,
+    /// The Ethereum store's manifest modification time.
+    pub ethereum: Option<SystemTime>,
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -86,6 +108,10 @@ impl DataDir {
     pub fn btc(&self) -> PathBuf {
         self.root.join("btc")
     }
+    /// `<data>/evm/<dir>`: the account store of an EVM chain.
+    pub fn evm(&self, dir: &str) -> PathBuf {
+        self.root.join("evm").join(dir)
+    }
     /// `<data>/intel`.
     pub fn intel(&self) -> PathBuf {
         self.root.join("intel")
@@ -97,6 +123,7 @@ impl DataDir {
             store_generation: Store::open(&btc).map(|s| s.generation()).unwrap_or(0),
             intel: mtime(&self.intel().join("MANIFEST")).or_else(|| mtime(&self.intel())),
             clusters: mtime(&btc.join("entities")),
+            ethereum: mtime(&self.evm("eth").join("MANIFEST")),
         }
     }
 }
@@ -124,6 +151,12 @@ impl ChainView {
             what: "the tags",
             msg: e.to_string(),
         })?;
+        let ethereum = crate::evm::EvmView::open(&data.evm("eth"), &tag_store).map_err(|msg| {
+            ServeError::Data {
+                what: "the ethereum store",
+                msg,
+            }
+        })?;
         let engine = match chainhound_trace::Engine::open(&data.root) {
             Ok(e) => Some(e),
             Err(e) => {
@@ -134,6 +167,7 @@ impl ChainView {
             }
         };
         let mut v = ChainView {
+            ethereum,
             engine,
             store,
             clusters,
@@ -150,17 +184,7 @@ impl ChainView {
             };
             let canonical = render(&key, net);
             let i = v.tags.len() as u32;
-            let sanction = t.category.as_deref() == Some("sanction")
-                || matches!(t.provenance, Provenance::Ofac(_));
-            v.tags.push(TagInfo {
-                address: canonical.clone(),
-                source: t.source,
-                label: t.label,
-                category: t.category,
-                actor: t.actor,
-                sanction,
-                reference: t.reference,
-            });
+            v.tags.push(TagInfo::from_tag(t, canonical.clone()));
             v.by_addr.entry(canonical).or_default().push(i);
             if let Some(id) = v.store.addr_id(&key) {
                 if let Some((e, _)) = v.entity_of(id) {
@@ -169,7 +193,7 @@ impl ChainView {
             }
         }
         tracing::info!(
-            "view: {} txs, {} resolvable tags on {} addresses, clusters {}",
+            "view: {} txs, {} resolvable tags on {} addresses, clusters {}; ethereum: {} tags, store {} ({:.2}s)",
             v.store.counts().txs,
             v.tags.len(),
             v.by_addr.len(),
@@ -177,9 +201,24 @@ impl ChainView {
                 "loaded"
             } else {
                 "absent"
-            }
+            },
+            v.ethereum.tag_count(),
+            if v.ethereum.has_store() {
+                "loaded"
+            } else {
+                "absent"
+            },
+            v.ethereum.load_time.as_secs_f64()
         );
         Ok(v)
+    }
+
+    /// The EVM view of `chain` (`None` for Bitcoin).
+    pub fn evm(&self, chain: crate::tenant::ChainName) -> Option<&crate::evm::EvmView> {
+        match crate::evm::store_dir(chain) {
+            Some(_) => Some(&self.ethereum),
+            None => None,
+        }
     }
 
     /// The store.

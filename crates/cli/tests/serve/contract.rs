@@ -21,6 +21,14 @@ fn schemathesis_finds_no_server_errors() {
         return;
     };
     let (tmp, data) = Server::prepare();
+    // With the real Ethereum export the `ethereum` chain has a store too,
+    // so its transfer screening is fuzzed, not only its 404.
+    if let Some(export) = crate::util::shared("eth-etl-transactions-raphtory") {
+        crate::util::ok(
+            &data,
+            &["ingest", "evm", "--etl-csv", export.to_str().unwrap()],
+        );
+    }
     let s = Server::start(tmp, data);
     let k = s.key("fuzz", "admin", 1_000_000);
     let out = Command::new(st)

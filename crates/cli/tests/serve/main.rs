@@ -6,6 +6,7 @@
 mod util;
 
 mod contract;
+mod evm;
 mod http;
 mod screening;
 mod security;

@@ -234,6 +234,90 @@ fn bad_input_gets_4xx_problem_json() {
     let tx = json!({"chain": "bitcoin", "asset": "ETH", "direction": "deposit", "txid": "00".repeat(32), "vout": 0});
     s.call(&k, "POST", "/v1/screen/transfer", Some(tx))
         .problem(422);
+    // EVM addresses: a wrong EIP-55 checksum (mixed case, one letter's case
+    // flipped), a wrong length, non-hex digits, no 0x; each a 422 naming it
+    let eth = |a: &str| json!({"chain": "ethereum", "address": a});
+    for (bad, says) in [
+        ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "EIP-55"),
+        ("0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea", "40 hex digits"),
+        (
+            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed00",
+            "40 hex digits",
+        ),
+        (
+            "0xzaaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+            "40 hex digits",
+        ),
+        ("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x"),
+    ] {
+        let p = s
+            .call(&k, "POST", "/v1/screen/address", Some(eth(bad)))
+            .problem(422);
+        assert!(p["detail"].as_str().unwrap().contains(says), "{bad}: {p}");
+        s.call(
+            &k,
+            "POST",
+            "/v1/tags",
+            Some(json!({"chain": "ethereum", "address": bad, "category": "theft", "label": "x"})),
+        )
+        .problem(422);
+    }
+    // the same address lower-case, upper-case and checksummed is accepted
+    for good in [
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+        "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+        "0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED",
+    ] {
+        let a = s.ok(&k, "POST", "/v1/screen/address", Some(eth(good)));
+        assert_eq!(a["address"], "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
+    }
+    // EVM transfers: a bad hash, Bitcoin's vout, a non-decimal amount; and
+    // no ethereum store in this data directory is a 404 that says so
+    let etx = |extra: Value| {
+        let mut v = json!({"chain": "ethereum", "asset": "ETH", "direction": "deposit", "txid": format!("0x{}", "ab".repeat(32))});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v
+    };
+    let p = s
+        .call(
+            &k,
+            "POST",
+            "/v1/screen/transfer",
+            Some(etx(json!({"txid": "0x1234"}))),
+        )
+        .problem(422);
+    assert!(p["detail"].as_str().unwrap().contains("64 hex digits"));
+    s.call(
+        &k,
+        "POST",
+        "/v1/screen/transfer",
+        Some(etx(json!({"vout": 0}))),
+    )
+    .problem(422);
+    s.call(
+        &k,
+        "POST",
+        "/v1/screen/transfer",
+        Some(etx(json!({"amount": "1.5"}))),
+    )
+    .problem(422);
+    s.call(
+        &k,
+        "POST",
+        "/v1/screen/transfer",
+        Some(etx(
+            json!({"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"}),
+        )),
+    )
+    .problem(422);
+    let p = s
+        .call(&k, "POST", "/v1/screen/transfer", Some(etx(json!({}))))
+        .problem(404);
+    assert!(p["detail"].as_str().unwrap().contains("ingest evm"));
+    s.call(&k, "POST", "/v1/traces", Some(json!({"chain": "ethereum", "from": "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "direction": "forward"})))
+        .problem(422);
     // oversized batch
     let items: Vec<Value> = (0..1001).map(|_| json!({"kind": "address", "chain": "bitcoin", "address": "bcrt1qnu4mxq8fdlqpuw3ejjxxzzwas2we9mzxzw5mnh"})).collect();
     let p = s
@@ -259,8 +343,10 @@ fn bad_input_gets_4xx_problem_json() {
         .problem(422);
     s.call(&k, "GET", "/v1/screenings?limit=x", None)
         .problem(400);
-    s.call(&k, "GET", "/v1/entities/ethereum/0xabc", None)
+    s.call(&k, "GET", "/v1/entities/dogecoin/0xabc", None)
         .problem(400);
+    s.call(&k, "GET", "/v1/entities/ethereum/0xabc", None)
+        .problem(422);
     // unknown endpoint and method
     s.call(&k, "GET", "/v2/nothing", None).problem(404);
     s.call(&k, "DELETE", "/v1/screen/address", None)

@@ -47,6 +47,38 @@ pub(crate) async fn entity(
 ) -> Result<Response, Problem> {
     caller.require(Perm::Investigate)?;
     let view = app.view();
+    if let Some(ev) = view.evm(chain) {
+        // Accounts are not clustered: the "entity" is the account itself,
+        // with its tags and detected roles.
+        let canonical = crate::screen_evm::canonical_address(&address)?;
+        let t = app.tenant(&caller.tenant)?;
+        let (pv, policy) = {
+            let t = t.lock().expect("tenant lock");
+            (
+                PrivateView::collect(&t, [canonical.as_str()], None),
+                t.policy.clone(),
+            )
+        };
+        let a = crate::screen_evm::address(ev, &pv, &policy, chain, &address)?;
+        if !a.on_chain {
+            return Err(Problem::not_found(format!(
+                "address {canonical} does not appear in the {chain:?} store"
+            )));
+        }
+        let v = EntityView {
+            chain,
+            address: canonical.clone(),
+            entity: None,
+            size: 1,
+            sanctioned: a.sanctioned,
+            categories: a.categories,
+            tags: a.tags,
+            members: vec![canonical.clone()],
+        };
+        app.commit(&caller, "entity.lookup", &canonical, 200, Vec::new())
+            .await?;
+        return Ok(answer(StatusCode::OK, &v));
+    }
     let r = view
         .resolve(&address)
         .map_err(|e| Problem::invalid(format!("address: {e}")))?;

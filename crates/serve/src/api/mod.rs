@@ -192,7 +192,7 @@ async fn health() -> Json<Health> {
 #[openapi(
     info(
         title = "ChainHound screening API",
-        description = "Know-your-transaction screening of Bitcoin addresses and transfers against sanctions and attribution tags, with tenant-private tags, alerts, trace jobs and a hash-chained audit log. Every endpoint but /health needs an API key (`Authorization: Bearer chk_…` or `X-API-Key`). Errors are RFC 9457 problem documents.",
+        description = "Know-your-transaction screening of Bitcoin and Ethereum addresses and transfers against sanctions and attribution tags, with tenant-private tags, alerts, trace jobs and a hash-chained audit log. Every endpoint but /health needs an API key (`Authorization: Bearer chk_…` or `X-API-Key`). Errors are RFC 9457 problem documents.",
         license(name = "Apache-2.0")
     ),
     paths(

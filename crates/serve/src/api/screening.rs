@@ -11,6 +11,7 @@ use crate::error::Problem;
 use crate::policy::Direction;
 use crate::registry::Perm;
 use crate::screen::{self, AddressResult, PrivateView, TransferResult};
+use crate::screen_evm;
 use crate::state::App;
 use crate::tenant::now_ms;
 use crate::tenant::{ChainName, Event, Screening, Subject};
@@ -23,9 +24,10 @@ pub const MAX_BATCH: usize = 1000;
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
-    /// Chain (`bitcoin`; others are refused with 422).
+    /// Chain (`bitcoin` or `ethereum`; others are refused with 422).
     pub chain: ChainName,
-    /// The address; checksums are verified.
+    /// The address; checksums are verified (base58check, bech32; EIP-55
+    /// when an EVM address is mixed case).
     #[schema(min_length = 1, max_length = 200)]
     pub address: String,
 }
@@ -44,28 +46,38 @@ pub enum TransferDirection {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    /// Chain (`bitcoin`).
+    /// Chain (`bitcoin` or `ethereum`).
     pub chain: ChainName,
-    /// Asset (`BTC` on bitcoin).
+    /// Asset: `BTC` on bitcoin; on ethereum `ETH`, a token symbol naming
+    /// one stored token (`USDT`), or a token contract address.
     pub asset: String,
     /// Deposit or withdrawal.
     pub direction: TransferDirection,
-    /// Transaction id (64 hex digits, as explorers show it).
+    /// Transaction id (64 hex digits, as explorers show it; on ethereum the
+    /// transaction hash, `0x` optional).
     pub txid: String,
-    /// The output screened (the deposit address's output, or the
-    /// withdrawal's payment). Give `vout`, `address` or both.
+    /// Bitcoin: the output screened (the deposit address's output, or the
+    /// withdrawal's payment). Give `vout`, `address` or both. Refused on
+    /// ethereum.
     #[serde(default)]
     #[schema(minimum = 0)]
     pub vout: Option<u32>,
     /// The deposit address or beneficiary; all its outputs in the
-    /// transaction are screened when `vout` is absent.
+    /// transaction are screened when `vout` is absent. On ethereum: the
+    /// transfers of `asset` to it (every transfer of `asset` in the
+    /// transaction when absent).
     #[serde(default)]
     pub address: Option<String>,
-    /// Expected value of the screened outputs in satoshis (integer); a
-    /// mismatch is refused.
+    /// Bitcoin: expected value of the screened outputs in satoshis
+    /// (integer); a mismatch is refused.
     #[serde(default)]
     #[schema(minimum = 0)]
     pub amount_sat: Option<u64>,
+    /// EVM chains: expected value of the screened transfers in the asset's
+    /// base units (decimal integer string, e.g. wei); a mismatch is refused.
+    #[serde(default)]
+    #[schema(max_length = 78, pattern = "^[0-9]+$")]
+    pub amount: Option<String>,
 }
 
 /// One batch item: an address or a transfer, told apart by `kind`; the
@@ -102,6 +114,10 @@ pub enum BatchItem {
         #[serde(default)]
         #[schema(minimum = 0)]
         amount_sat: Option<u64>,
+        /// EVM chains: expected value in base units (decimal string).
+        #[serde(default)]
+        #[schema(max_length = 78, pattern = "^[0-9]+$")]
+        amount: Option<String>,
     },
 }
 
@@ -124,6 +140,7 @@ impl From<BatchItem> for Item {
                 vout,
                 address,
                 amount_sat,
+                amount,
             } => Item::Transfer(TransferRequest {
                 chain,
                 asset,
@@ -132,6 +149,7 @@ impl From<BatchItem> for Item {
                 vout,
                 address,
                 amount_sat,
+                amount,
             }),
         }
     }
@@ -180,8 +198,62 @@ enum Outcome {
 fn run_one(app: &App, caller: &Caller, item: Item) -> Result<(Outcome, String), Problem> {
     let view = app.view();
     let tenant = app.tenant(&caller.tenant)?;
-    let (outcome, subject) = match item {
-        Item::Address(req) => {
+    let chain = match &item {
+        Item::Address(r) => r.chain,
+        Item::Transfer(r) => r.chain,
+    };
+    let (outcome, subject) = match (view.evm(chain), item) {
+        (Some(ev), Item::Address(req)) => {
+            let canonical = screen_evm::canonical_address(&req.address)?;
+            let (pv, policy) = {
+                let t = tenant.lock().expect("tenant lock");
+                (
+                    PrivateView::collect(&t, [canonical.as_str()], None),
+                    t.policy.clone(),
+                )
+            };
+            let a = screen_evm::address(ev, &pv, &policy, req.chain, &req.address)?;
+            let subject = Subject::Address {
+                chain: req.chain,
+                address: a.address.clone(),
+            };
+            (Outcome::Address(a), subject)
+        }
+        (Some(ev), Item::Transfer(req)) => {
+            if req.vout.is_some() || req.amount_sat.is_some() {
+                return Err(Problem::invalid(
+                    "vout and amount_sat are Bitcoin's: on an EVM chain name the transfer by address and asset, and its value by amount (base units)",
+                ));
+            }
+            let direction = match req.direction {
+                TransferDirection::Deposit => Direction::Deposit,
+                TransferDirection::Withdrawal => Direction::Withdrawal,
+            };
+            let r = ev.resolve_transfer(
+                &req.txid,
+                &req.asset,
+                req.address.as_deref(),
+                req.amount.as_deref(),
+            )?;
+            let subject = Subject::Transfer {
+                chain: req.chain,
+                asset: r.asset_name.clone(),
+                direction,
+                txid: r.txid.clone(),
+                vouts: r.positions.clone(),
+            };
+            let keys = screen_evm::counterparty_keys(ev, &r, direction);
+            let (pv, policy) = {
+                let t = tenant.lock().expect("tenant lock");
+                (
+                    PrivateView::collect(&t, keys.iter().map(String::as_str), None),
+                    t.policy.clone(),
+                )
+            };
+            let t = screen_evm::transfer(ev, &pv, &policy, req.chain, direction, &r);
+            (Outcome::Transfer(t), subject)
+        }
+        (None, Item::Address(req)) => {
             let r = view
                 .resolve(&req.address)
                 .map_err(|e| Problem::invalid(format!("address: {e}")))?;
@@ -200,7 +272,12 @@ fn run_one(app: &App, caller: &Caller, item: Item) -> Result<(Outcome, String), 
             };
             (Outcome::Address(a), subject)
         }
-        Item::Transfer(req) => {
+        (None, Item::Transfer(req)) => {
+            if req.amount.is_some() {
+                return Err(Problem::invalid(
+                    "amount is for EVM chains: on bitcoin give amount_sat (an integer)",
+                ));
+            }
             if req.asset != "BTC" {
                 return Err(Problem::invalid(format!(
                     "asset {:?} is not an asset of chain bitcoin (BTC)",

@@ -20,7 +20,8 @@ use crate::tenant::{ChainName, Event, PrivateTag};
 pub struct NewTag {
     /// Chain.
     pub chain: ChainName,
-    /// Address (checksums verified).
+    /// Address (checksums verified; EVM addresses are keyed lower case, so
+    /// a tag matches whatever the case of a later screening).
     pub address: String,
     /// Category (`sanction`, `theft`, `exchange`, …: `[a-z0-9_]`, 1-64).
     #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_]+$")]
@@ -73,9 +74,16 @@ pub(crate) async fn add(
         return Err(Problem::invalid("label must be 1-200 characters"));
     }
     let view = app.view();
-    let r = view
-        .resolve(&req.address)
-        .map_err(|e| Problem::invalid(format!("address: {e}")))?;
+    let r = match view.evm(req.chain) {
+        Some(_) => crate::view::Resolved {
+            address: crate::screen_evm::canonical_address(&req.address)?,
+            id: None,
+            entity: None,
+        },
+        None => view
+            .resolve(&req.address)
+            .map_err(|e| Problem::invalid(format!("address: {e}")))?,
+    };
     let t = app.tenant(&caller.tenant)?;
     let (tag, line) = {
         let mut t = t.lock().expect("tenant lock");

@@ -53,7 +53,8 @@ pub enum TraceModel {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceStart {
-    /// Chain (`bitcoin`).
+    /// Chain (`bitcoin`; `ethereum` is refused with 422: use
+    /// `chainhound evm trace`).
     pub chain: ChainName,
     /// Start: `txid:vout`, a txid or an address.
     #[schema(min_length = 1, max_length = 200)]
@@ -254,6 +255,12 @@ pub(crate) async fn start(
 ) -> Result<Response, Problem> {
     caller.require(Perm::Investigate)?;
     let view = app.view();
+    if view.evm(req.chain).is_some() {
+        return Err(Problem::invalid(format!(
+            "trace jobs run on bitcoin; trace {:?} accounts with `chainhound evm trace` (transfer screening reports EVM exposure with its evidence)",
+            req.chain
+        )));
+    }
     let Some(engine) = view.engine() else {
         return Err(Problem::unavailable(
             "no tracing engine over this data (build the entity clusters with `chainhound cluster`)",
