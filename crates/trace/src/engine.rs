@@ -1,7 +1,7 @@
 //! [`Engine`]: the store, its clusters and the attribution, opened once and
 //! shared; target resolution; the trace report assembled from a raw run.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chainhound_btc::{parse_address, render, Network};
@@ -341,16 +341,42 @@ impl Engine {
             last: u32,
             best: (u64, u32),
         }
-        let mut by: BTreeMap<(EntityId, EndReason), Agg> = BTreeMap::new();
-        let mut end_flows: BTreeMap<(u32, EntityId, EndReason), u64> = BTreeMap::new();
+        let mut by: HashMap<(EntityId, EndReason), Agg> = HashMap::new();
+        let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> =
+            Vec::with_capacity(raw.ends.len());
         let forward = req.direction == Direction::Forward;
         let mut unspent = 0;
-        for e in &raw.ends {
-            let ent = self.entity_of(self.out_addr(e.output));
-            let t = g.tx_of_output(e.output);
+        // Entities of the ends' addresses, each address looked up once and
+        // in address order (neighbouring rows of the cluster table).
+        let out_addr = g.cols.out_addr;
+        let mut by_addr: Vec<u64> = raw
+            .ends
+            .iter()
+            .enumerate()
+            .map(|(k, e)| u64::from(out_addr[e.output as usize]) << 32 | k as u64)
+            .collect();
+        by_addr.sort_unstable();
+        let mut ents = vec![EntityId(0); raw.ends.len()];
+        let mut last: Option<(u32, EntityId)> = None;
+        for x in by_addr {
+            let a = (x >> 32) as u32;
+            let ent = match last {
+                Some((la, e)) if la == a => e,
+                _ => self.entity_of(AddrId(a)),
+            };
+            last = Some((a, ent));
+            ents[x as u32 as usize] = ent;
+        }
+        // Ends of one transaction are adjacent: look its time up once.
+        let mut last_time = (u32::MAX, 0);
+        for (e, &ent) in raw.ends.iter().zip(&ents) {
+            let t = e.tx;
             // Forward: arrival is when the output was created. Backward:
             // when the origin output was spent into the traced flow.
-            let time = self.tx_time(TxNum(t));
+            if last_time.0 != t {
+                last_time = (t, self.tx_time(TxNum(t)));
+            }
+            let time = last_time.1;
             let a = by.entry((ent, e.reason)).or_insert(Agg {
                 amount: 0,
                 outputs: 0,
@@ -377,8 +403,18 @@ impl Engine {
             } else {
                 g.spender(e.output).map_or(t, |i| g.tx_of_input(i))
             };
-            *end_flows.entry((flow_tx, ent, e.reason)).or_default() += e.amount;
+            end_flows.push(((flow_tx, ent, e.reason), e.amount));
         }
+        // Forward ends come in transaction order: nearly sorted, which the
+        // stable sort's run detection makes cheap.
+        end_flows.sort_by_key(|f| f.0);
+        end_flows.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.1 += next.1;
+            }
+            same
+        });
         let total = raw.source_value.max(1) as f64;
         let best: HashMap<(EntityId, EndReason), (u64, u32)> =
             by.iter().map(|(k, a)| (*k, a.best)).collect();
@@ -421,16 +457,14 @@ impl Engine {
                 time: self.tx_time(TxNum(m.tx)),
             })
             .collect();
-        let mut flows: Vec<FlowEdge> = raw
-            .tx_flows
-            .iter()
-            .map(|(&(a, b), &v)| FlowEdge {
-                from: FlowNode::Tx(TxNum(a)),
-                to: FlowNode::Tx(TxNum(b)),
-                amount: v,
-            })
-            .collect();
-        flows.extend(raw.fee_flows.iter().map(|(&t, &v)| FlowEdge {
+        let mut flows: Vec<FlowEdge> =
+            Vec::with_capacity(raw.tx_flows.len() + raw.fee_flows.len() + end_flows.len());
+        flows.extend(raw.tx_flows.iter().map(|&((a, b), v)| FlowEdge {
+            from: FlowNode::Tx(TxNum(a)),
+            to: FlowNode::Tx(TxNum(b)),
+            amount: v,
+        }));
+        flows.extend(raw.fee_flows.iter().map(|&(t, v)| FlowEdge {
             from: FlowNode::Tx(TxNum(t)),
             to: FlowNode::Fees,
             amount: v,
@@ -480,26 +514,41 @@ impl Engine {
         env: &StoreEnv<'_>,
         raw: &Raw,
     ) -> HashSet<u32> {
-        let mixes: HashSet<u32> = raw.mixers.iter().map(|m| m.tx).collect();
+        let mut mixes: Vec<u32> = raw.mixers.iter().map(|m| m.tx).collect();
+        mixes.sort_unstable();
+        mixes.dedup();
+        // The outputs of the CoinJoins, as sorted disjoint ranges: whether
+        // an output is a mixed coin is one search in this short list.
+        let mixed: Vec<std::ops::Range<u32>> = mixes.iter().map(|&c| g.outputs(c)).collect();
+        let is_mixed = |p: u32| {
+            let k = mixed.partition_point(|r| r.end <= p);
+            mixed.get(k).is_some_and(|r| r.contains(&p))
+        };
+        // Whether a spending transaction is a pure post-mix consolidation,
+        // once per transaction.
+        let mut verdict: HashMap<u32, bool> = HashMap::new();
         let mut out = HashSet::new();
         for &c in &mixes {
             for o in g.outputs(c) {
                 let Some(i) = g.spender(o) else { continue };
                 let u = g.tx_of_input(i);
-                if env.mixer(u).is_some() {
-                    continue;
-                }
-                let ins = g.inputs(u);
-                let n = ins.len();
-                let mixed_inputs = ins
-                    .filter(|&k| match g.prevout(k) {
-                        crate::graph::Prev::Output(p) => mixes.contains(&g.tx_of_output(p)),
-                        _ => false,
-                    })
-                    .count();
-                // Only mixed coins, at least two: a pure post-mix
-                // consolidation.
-                if mixed_inputs >= 2 && mixed_inputs == n {
+                let pure = *verdict.entry(u).or_insert_with(|| {
+                    if env.mixer(u).is_some() {
+                        return false;
+                    }
+                    let ins = g.inputs(u);
+                    let n = ins.len();
+                    let mixed_inputs = ins
+                        .filter(|&k| match g.prevout(k) {
+                            crate::graph::Prev::Output(p) => is_mixed(p),
+                            _ => false,
+                        })
+                        .count();
+                    // Only mixed coins, at least two: a pure post-mix
+                    // consolidation.
+                    mixed_inputs >= 2 && mixed_inputs == n
+                });
+                if pure {
                     out.insert(o);
                 }
             }
@@ -529,10 +578,9 @@ impl Engine {
             let h = memo.entry(o).or_insert_with(|| self.hop(g, o, a));
             hops.push(h.clone());
             let next = if forward {
-                raw.parent.get(&g.tx_of_output(o)).copied()
+                raw.parent_of(g.tx_of_output(o))
             } else {
-                g.spender(o)
-                    .and_then(|i| raw.parent.get(&g.tx_of_input(i)).copied())
+                g.spender(o).and_then(|i| raw.parent_of(g.tx_of_input(i)))
             };
             match next {
                 Some(n) => (o, a) = n,

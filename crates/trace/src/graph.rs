@@ -20,6 +20,9 @@ pub(crate) trait TxGraph {
     fn spender(&self, o: u32) -> Option<u32>;
     /// Transaction of input `i`.
     fn tx_of_input(&self, i: u32) -> u32;
+    /// Transaction of input `i`, known to be transaction `from` or a later
+    /// one: a search from `from` outward, cheap when the answer is near.
+    fn tx_of_input_from(&self, i: u32, from: u32) -> u32;
     /// Transaction of output `o`.
     fn tx_of_output(&self, o: u32) -> u32;
     /// Value of output `o`.
@@ -55,6 +58,25 @@ fn owner(first: &[u32], x: u32) -> u32 {
     (first.partition_point(|&f| f <= x) - 1) as u32
 }
 
+/// [`owner`] for an `x` whose range is at index `from` or later
+/// (`first[from] <= x`): exponential search from `from`, then a binary
+/// search in the window found. Same answer as `owner(first, x)`.
+fn owner_from(first: &[u32], x: u32, from: u32) -> u32 {
+    let lo = from as usize;
+    if lo >= first.len() || first[lo] > x {
+        return owner(first, x);
+    }
+    // first[lo + step / 2] <= x throughout; stop once first[lo + step] > x.
+    let mut step = 1;
+    let mut base = lo;
+    while base + step < first.len() && first[base + step] <= x {
+        base += step;
+        step *= 2;
+    }
+    let end = (base + step).min(first.len());
+    (base + first[base..end].partition_point(|&f| f <= x) - 1) as u32
+}
+
 impl TxGraph for StoreGraph<'_> {
     #[inline]
     fn inputs(&self, t: u32) -> Range<u32> {
@@ -81,6 +103,10 @@ impl TxGraph for StoreGraph<'_> {
     #[inline]
     fn tx_of_input(&self, i: u32) -> u32 {
         owner(self.cols.tx_first_in, i)
+    }
+    #[inline]
+    fn tx_of_input_from(&self, i: u32, from: u32) -> u32 {
+        owner_from(self.cols.tx_first_in, i, from)
     }
     #[inline]
     fn tx_of_output(&self, o: u32) -> u32 {
@@ -149,10 +175,40 @@ impl TxGraph for MemGraph {
     fn tx_of_input(&self, i: u32) -> u32 {
         owner(&self.first_in[..self.first_in.len() - 1], i)
     }
+    fn tx_of_input_from(&self, i: u32, from: u32) -> u32 {
+        owner_from(&self.first_in[..self.first_in.len() - 1], i, from)
+    }
     fn tx_of_output(&self, o: u32) -> u32 {
         owner(&self.first_out[..self.first_out.len() - 1], o)
     }
     fn value(&self, o: u32) -> u64 {
         self.values[o as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{owner, owner_from};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn owner_from_agrees_with_owner(
+            lens in prop::collection::vec(0u32..4, 1..200),
+            pick in any::<prop::sample::Index>(),
+            back in 0usize..50,
+        ) {
+            // Range starts with empty ranges (transactions without inputs).
+            let mut first = vec![0u32];
+            for l in &lens[..lens.len() - 1] {
+                first.push(first.last().unwrap() + l);
+            }
+            let total = first.last().unwrap() + lens.last().unwrap();
+            prop_assume!(total > 0);
+            let x = pick.index(total as usize) as u32;
+            let want = owner(&first, x);
+            let from = (want as usize).saturating_sub(back) as u32;
+            prop_assert_eq!(owner_from(&first, x, from), want);
+        }
     }
 }

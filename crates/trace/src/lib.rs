@@ -57,6 +57,7 @@ mod engine;
 mod error;
 pub mod export;
 mod exposure;
+mod frontier;
 mod graph;
 mod paths;
 mod spec;

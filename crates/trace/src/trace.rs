@@ -3,8 +3,10 @@
 //! and records where every traced satoshi ends. Generic over
 //! [`TxGraph`] so that property tests run it on random graphs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::ops::Range;
 
+use crate::frontier::Frontier;
 use crate::graph::{Prev, TxGraph};
 use crate::taint::{apportion, fifo_backward, fifo_forward, ranges_len, ranges_push, Ranges};
 use crate::types::{Direction, EndReason, Limits, Model};
@@ -56,6 +58,8 @@ struct Item {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct End {
     pub output: u32,
+    /// The transaction that created `output`.
+    pub tx: u32,
     pub amount: u64,
     pub reason: EndReason,
     pub hmin: u32,
@@ -96,14 +100,25 @@ pub(crate) struct Raw {
     pub cut: Option<RawCut>,
     /// Traced satoshis per output touched (only with `record_taint`).
     pub taint: HashMap<u32, u64>,
-    /// Per visited transaction, the output it got most taint from
-    /// (forward: the spent output; backward: its own traced output) and
-    /// that output's taint.
-    pub parent: HashMap<u32, (u32, u64)>,
-    /// Value moved between transactions (value direction).
-    pub tx_flows: BTreeMap<(u32, u32), u64>,
-    /// Fee taint per transaction.
-    pub fee_flows: BTreeMap<u32, u64>,
+    /// Per visited transaction (sorted by it), the output it got most
+    /// taint from (forward: the spent output; backward: its own traced
+    /// output) and that output's taint. See [`Raw::parent_of`].
+    pub parent: Vec<(u32, (u32, u64))>,
+    /// Value moved between transactions (value direction), sorted by
+    /// `(from, to)`, one entry per pair.
+    pub tx_flows: Vec<((u32, u32), u64)>,
+    /// Fee taint per transaction, sorted by transaction, one entry each.
+    pub fee_flows: Vec<(u32, u64)>,
+}
+
+impl Raw {
+    /// The parent entry of visited transaction `t` (see [`Raw::parent`]).
+    pub fn parent_of(&self, t: u32) -> Option<(u32, u64)> {
+        self.parent
+            .binary_search_by_key(&t, |e| e.0)
+            .ok()
+            .map(|k| self.parent[k].1)
+    }
 }
 
 struct Run<'g, G: TxGraph, E: Env> {
@@ -112,10 +127,12 @@ struct Run<'g, G: TxGraph, E: Env> {
     p: &'g Params,
     raw: Raw,
     /// Forward: spending input → item. Backward: traced output → item.
-    /// Input and output ids are in chain order, so the smallest (largest)
-    /// key belongs to the next transaction to visit, and one binary search
-    /// per transaction finds it.
-    pending: BTreeMap<u32, u32>,
+    /// A monotone queue of `(order, slot)`, where `order` is the key
+    /// (forward) or its complement (backward). Input and output ids are in
+    /// chain order, so the smallest order belongs to the next transaction
+    /// to visit, that transaction's items are the next pops, and value only
+    /// moves on to larger orders.
+    pending: Frontier<u32>,
     /// The items `pending` points into, and the free slots.
     slab: Vec<Item>,
     free: Vec<u32>,
@@ -130,7 +147,7 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         env,
         p,
         raw: Raw::default(),
-        pending: BTreeMap::new(),
+        pending: Frontier::default(),
         slab: Vec::new(),
         free: Vec::new(),
         sources: {
@@ -157,13 +174,35 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         Direction::Forward => r.forward(),
         Direction::Backward => r.backward(),
     }
-    r.raw
+    let mut raw = r.raw;
+    // Forward visits transactions in increasing order, backward in
+    // decreasing order.
+    if p.direction == Direction::Backward {
+        raw.parent.reverse();
+        raw.fee_flows.reverse();
+    }
+    raw.tx_flows
+        .sort_unstable_by_key(|e| u64::from(e.0 .0) << 32 | u64::from(e.0 .1));
+    raw.tx_flows.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 += next.1;
+        }
+        same
+    });
+    raw
 }
 
 impl<G: TxGraph, E: Env> Run<'_, G, E> {
     fn end(&mut self, o: u32, item: &Item, reason: EndReason) {
+        // Forward items come from the transaction that created them.
+        let tx = match self.p.direction {
+            Direction::Forward => item.from_tx,
+            Direction::Backward => self.g.tx_of_output(o),
+        };
         self.raw.ends.push(End {
             output: o,
+            tx,
             amount: item.amount,
             reason,
             hmin: item.hmin,
@@ -233,28 +272,72 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.pending.insert(key, slot);
+        let order = match self.p.direction {
+            Direction::Forward => key,
+            Direction::Backward => !key,
+        };
+        self.pending.push(order, slot);
     }
 
-    /// Removes and returns the pending items with keys in `r`, in key order.
-    fn take_range(&mut self, r: std::ops::Range<u32>) -> Vec<(u32, Item)> {
-        let keys: Vec<(u32, u32)> = self.pending.range(r).map(|(k, v)| (*k, *v)).collect();
-        keys.into_iter()
-            .map(|(k, slot)| {
-                self.pending.remove(&k);
-                self.free.push(slot);
-                (k, std::mem::take(&mut self.slab[slot as usize]))
-            })
-            .collect()
+    /// The item in `slot` (frees the slot).
+    fn unpark(&mut self, slot: u32) -> Item {
+        self.free.push(slot);
+        std::mem::take(&mut self.slab[slot as usize])
+    }
+
+    /// The key of the next pending item, if any.
+    fn next_key(&mut self) -> Option<u32> {
+        self.pending.peek().map(|order| self.key_of(order))
+    }
+
+    /// The key of a queue order.
+    fn key_of(&self, order: u32) -> u32 {
+        match self.p.direction {
+            Direction::Forward => order,
+            Direction::Backward => !order,
+        }
+    }
+
+    /// Moves the pending items with keys in `r` into `out` (cleared
+    /// first), in key order. The range holds the next keys to pop.
+    fn take_range(&mut self, r: Range<u32>, out: &mut Vec<(u32, Item)>) {
+        out.clear();
+        // Orders below the limit are the keys in `r` (the smallest pending
+        // key is in `r`).
+        let limit = match self.p.direction {
+            Direction::Forward => u64::from(r.end),
+            Direction::Backward => u64::from(!r.start) + 1,
+        };
+        while let Some((order, slot)) = self.pending.pop_below(limit) {
+            let k = self.key_of(order);
+            debug_assert!(r.contains(&k), "pending keys of one transaction");
+            let item = self.unpark(slot);
+            // A source given twice is parked twice at the same key with the
+            // same item; it counts once.
+            if out.last().is_some_and(|(last, _)| *last == k) {
+                continue;
+            }
+            out.push((k, item));
+        }
+        if self.p.direction == Direction::Backward {
+            out.reverse();
+        }
     }
 
     /// Ends everything still pending as cut by `limit`.
     fn cut(&mut self, limit: &'static str, value: u64, at_tx: u32) {
         let mut unfollowed = 0;
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending: Vec<(u32, u32)> = self
+            .pending
+            .drain()
+            .into_iter()
+            .map(|(order, slot)| (self.key_of(order), slot))
+            .collect();
+        pending.sort_unstable_by_key(|e| e.0);
+        pending.dedup_by_key(|e| e.0);
         {
             for (k, slot) in pending {
-                let item = std::mem::take(&mut self.slab[slot as usize]);
+                let item = self.unpark(slot);
                 let o = match self.p.direction {
                     Direction::Forward => match self.g.prevout(k) {
                         Prev::Output(o) => o,
@@ -293,14 +376,23 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         let mut weights: Vec<u64> = Vec::new();
         let mut parts: Vec<u64> = Vec::new();
         let mut out_ranges: Vec<Ranges> = Vec::new();
-        while let Some((&first, _)) = self.pending.first_key_value() {
+        let mut items: Vec<(u32, Item)> = Vec::new();
+        let mut out_items: Vec<(u32, Item)> = Vec::new();
+        let mut demix: Vec<bool> = Vec::new();
+        let mut own: Vec<u64> = Vec::new();
+        let mut line: Ranges = Vec::new();
+        // Transactions are visited in increasing order: search each one's
+        // number from the previous one's.
+        let mut prev_tx = 0;
+        while let Some(first) = self.next_key() {
             let g = self.g;
-            let s = g.tx_of_input(first);
+            let s = g.tx_of_input_from(first, prev_tx);
+            prev_tx = s;
             if !self.check_limits(s) {
                 return;
             }
             let ins = g.inputs(s);
-            let items = self.take_range(ins.clone());
+            self.take_range(ins.clone(), &mut items);
             self.raw.txs_visited += 1;
             // The input line.
             in_vals.clear();
@@ -319,7 +411,8 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             let (mut hmin, mut hmax) = (u32::MAX, 0);
             let mut tainted: u64 = 0;
             let mut best = (0u64, u32::MAX);
-            let mut line: Ranges = Vec::new();
+            line.clear();
+            let flows_from = self.raw.tx_flows.len();
             for (i, item) in &items {
                 hmin = hmin.min(item.hmin + 1);
                 hmax = hmax.max(item.hmax + 1);
@@ -331,7 +424,11 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 if item.amount > best.0 || best.1 == u32::MAX {
                     best = (item.amount, prev);
                 }
-                *self.raw.tx_flows.entry((item.from_tx, s)).or_default() += item.amount;
+                // Items of one source transaction are usually adjacent.
+                match self.raw.tx_flows[flows_from..].last_mut() {
+                    Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
+                    _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
+                }
                 if self.p.model == Model::Fifo {
                     let k = (*i - ins.start) as usize;
                     let base: u64 = in_vals[..k].iter().sum();
@@ -342,19 +439,18 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             }
             self.raw.hops_reached = self.raw.hops_reached.max(hmax);
             if best.1 != u32::MAX {
-                self.raw.parent.insert(s, (best.1, best.0));
+                self.raw.parent.push((s, (best.1, best.0)));
             }
             let fee_taint;
             let outs = g.outputs(s);
-            let mut out_items: Vec<(u32, Item)> = Vec::with_capacity(out_vals.len());
+            let mixer = self.env.mixer(s);
+            out_items.clear();
             match self.p.model {
                 Model::Haircut => {
-                    let demix: Vec<bool> = match &self.p.demixed {
-                        Some(d) if self.env.mixer(s).is_some() => {
-                            outs.clone().map(|o| d.contains(&o)).collect()
-                        }
-                        _ => Vec::new(),
-                    };
+                    demix.clear();
+                    if let (Some(d), Some(_)) = (&self.p.demixed, mixer) {
+                        demix.extend(outs.clone().map(|o| d.contains(&o)));
+                    }
                     let cap: u64 = demix
                         .iter()
                         .zip(&out_vals)
@@ -372,7 +468,6 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                                 .map(|(d, v)| if *d { *v } else { 0 }),
                         );
                         weights.push(0);
-                        let mut own = Vec::new();
                         apportion(first, &weights, &mut own);
                         weights.clear();
                         weights.extend(
@@ -416,9 +511,9 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             }
             if fee_taint > 0 {
                 self.raw.fees += fee_taint;
-                *self.raw.fee_flows.entry(s).or_default() += fee_taint;
+                self.raw.fee_flows.push((s, fee_taint));
             }
-            if let Some(kind) = self.env.mixer(s) {
+            if let Some(kind) = mixer {
                 self.raw.mixers.push(Mix {
                     tx: s,
                     kind,
@@ -426,7 +521,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
                 });
             }
-            for (o, item) in out_items {
+            for (o, item) in out_items.drain(..) {
                 self.route(o, item, false);
             }
         }
@@ -436,13 +531,14 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         let mut in_vals: Vec<u64> = Vec::new();
         let mut parts: Vec<u64> = Vec::new();
         let mut in_ranges: Vec<Ranges> = Vec::new();
-        while let Some((&last, _)) = self.pending.last_key_value() {
+        let mut items: Vec<(u32, Item)> = Vec::new();
+        while let Some(last) = self.next_key() {
             let g = self.g;
             let t = g.tx_of_output(last);
             if !self.check_limits(t) {
                 return;
             }
-            let items = self.take_range(g.outputs(t));
+            self.take_range(g.outputs(t), &mut items);
             self.raw.txs_visited += 1;
             let ins = g.inputs(t);
             let (mut hmin, mut hmax) = (u32::MAX, 0);
@@ -457,7 +553,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 }
             }
             self.raw.hops_reached = self.raw.hops_reached.max(hmax);
-            self.raw.parent.insert(t, (best.1, best.0));
+            self.raw.parent.push((t, (best.1, best.0)));
             let first = ins.clone().next().map(|i| g.prevout(i));
             let unresolved = ins.clone().any(|i| g.prevout(i) == Prev::Unresolved);
             if first == Some(Prev::Coinbase) || unresolved || ins.is_empty() {
@@ -529,8 +625,9 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             for (k, item) in ins.zip(in_items) {
                 if let Prev::Output(p) = g.prevout(k) {
                     if item.amount > 0 {
-                        *self.raw.tx_flows.entry((g.tx_of_output(p), t)).or_default() +=
-                            item.amount;
+                        self.raw
+                            .tx_flows
+                            .push(((g.tx_of_output(p), t), item.amount));
                     }
                     self.route(p, item, false);
                 }
