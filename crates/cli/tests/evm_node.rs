@@ -134,6 +134,12 @@ fn a_killed_ingest_resumes_to_the_same_store() {
     ok(&a, &ingest(&url, &[]));
     ok(&b, &ingest(&url, &["--batch", "50"]));
     assert_eq!(dump(&a.join("evm/eth")), dump(&b.join("evm/eth")));
+    // Every block the node has (genesis included), and the 40 payments: a
+    // payment usually gets a block of its own, but under load anvil may
+    // put it in the next `anvil_mine` block instead, so ask the node.
+    let tip: Value = c.call("eth_blockNumber", json!([])).unwrap();
+    let tip = u64::from_str_radix(tip.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
     let s = chainhound_evm::EvmStore::open(&a.join("evm/eth")).unwrap();
-    assert_eq!((s.blocks().len(), s.txs().len()), (1 + 40 * 33, 40));
+    assert!(tip >= 40 * 32, "the node has only {tip} blocks");
+    assert_eq!((s.blocks().len() as u64, s.txs().len()), (tip + 1, 40));
 }
