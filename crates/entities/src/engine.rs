@@ -6,7 +6,7 @@
 //! one entity form a spanning tree of it: between any two of its addresses
 //! there is exactly one path of evidence, which `chainhound explain` prints.
 
-use chainhound_store::{Columns, Store, UNRESOLVED};
+use chainhound_store::{prefetch, Columns, Store, UNRESOLVED};
 use chainhound_types::{AddrKind, OutputId};
 
 use crate::change::{change_output, ChangeView};
@@ -90,25 +90,6 @@ const TOUCH_CHUNK: usize = 1024;
 
 /// How many transactions ahead pass 1 prefetches input addresses.
 const PREFETCH_TXS: u32 = 8;
-
-/// Hints the CPU to bring `s[i]` into the cache; a no-op if `i` is out of
-/// bounds or off x86-64. Never reads `s[i]` (a prefetch cannot fault).
-#[inline(always)]
-fn prefetch<T>(s: &[T], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if i < s.len() {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is only a hint: it does not dereference the
-        // pointer (and `i` is in bounds anyway), so it cannot fault or
-        // change memory. SSE is part of the x86-64 baseline.
-        #[allow(unused_unsafe)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(s.as_ptr().add(i).cast::<i8>());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (s, i);
-}
 
 /// Where one transaction's input addresses sit in a block's flat buffer.
 #[derive(Copy, Clone, Debug)]

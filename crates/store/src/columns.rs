@@ -39,6 +39,8 @@ pub struct Columns<'a> {
     pub addr_first_out: &'a [u32],
     ext_output: &'a [u32],
     ext_value: &'a [u64],
+    /// Spending input of each output, unvalidated (see [`Columns::spender`]).
+    out_spent_by: &'a [u32],
     counts: Counts,
 }
 
@@ -60,6 +62,15 @@ impl<'a> Columns<'a> {
             Ok(i) => self.ext_value[i],
             Err(_) => u64::from(v),
         }
+    }
+
+    /// The committed input spending output `o`, if any; panics if `o` is
+    /// not below `counts().outputs`. Same answer as [`Store::spender`]: a
+    /// link is only believed when the input points back at `o`.
+    #[inline]
+    pub fn spender(&self, o: u32) -> Option<u32> {
+        let s = self.out_spent_by[o as usize];
+        (s < self.counts.inputs && self.in_prevout[s as usize] == o).then_some(s)
     }
 
     /// The inputs of transaction `t`.
@@ -106,7 +117,27 @@ impl Store {
             addr_first_out: &t.addr_first_out.as_slice()[..c.addrs as usize],
             ext_output: &t.ext_output.as_slice()[..c.value_exts as usize],
             ext_value: &t.ext_value.as_slice()[..c.value_exts as usize],
+            out_spent_by: &t.out_spent_by.as_slice()[..c.outputs as usize],
             counts: c,
         }
     }
+}
+
+/// Hints the CPU to bring `s[i]` into the cache; a no-op if `i` is out of
+/// bounds or off x86-64. Never reads `s[i]` (a prefetch cannot fault).
+#[inline(always)]
+pub fn prefetch<T>(s: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if i < s.len() {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is only a hint: it does not dereference the
+        // pointer (and `i` is in bounds anyway), so it cannot fault or
+        // change memory. SSE is part of the x86-64 baseline.
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(s.as_ptr().add(i).cast::<i8>());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (s, i);
 }

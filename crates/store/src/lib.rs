@@ -32,7 +32,7 @@ mod tables;
 mod writer;
 
 pub use column::Column;
-pub use columns::Columns;
+pub use columns::{prefetch, Columns};
 pub use error::{Result, StoreError};
 pub use journal::{lock_dir, UndoJournal};
 pub use manifest::{sync_dir, write_atomic, Counts, FORMAT_VERSION};

@@ -30,6 +30,9 @@ pub struct Engine {
     pub(crate) net: Network,
     /// Block time of every stored block.
     block_times: Vec<u32>,
+    /// One bit per transaction: flagged as a CoinJoin (a trace asks this
+    /// of every transaction it visits).
+    coinjoin_bits: Vec<u64>,
 }
 
 impl Engine {
@@ -78,12 +81,21 @@ impl Engine {
                     })
             })
             .collect();
+        let mut coinjoin_bits = vec![0u64; (store.counts().txs as usize).div_ceil(64)];
+        for (t, class) in clusters.detections() {
+            if let (TxClass::CoinJoin(_), Some(w)) =
+                (class, coinjoin_bits.get_mut(t.0 as usize / 64))
+            {
+                *w |= 1 << (t.0 % 64);
+            }
+        }
         Ok(Engine {
             store,
             clusters,
             attr,
             net,
             block_times,
+            coinjoin_bits,
         })
     }
 
@@ -333,19 +345,18 @@ impl Engine {
 
     fn report(&self, g: &StoreGraph<'_>, req: &TraceRequest, raw: Raw) -> TraceReport {
         struct Agg {
+            ent: EntityId,
+            reason: EndReason,
             amount: u64,
             outputs: u64,
             min_hops: u32,
             max_hops: u32,
             first: u32,
             last: u32,
+            /// The first largest arrival: (amount, output).
             best: (u64, u32),
         }
-        let mut by: HashMap<(EntityId, EndReason), Agg> = HashMap::new();
-        let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> =
-            Vec::with_capacity(raw.ends.len());
         let forward = req.direction == Direction::Forward;
-        let mut unspent = 0;
         // Entities of the ends' addresses, each address looked up once and
         // in address order (neighbouring rows of the cluster table).
         let out_addr = g.cols.out_addr;
@@ -367,7 +378,12 @@ impl Engine {
             last = Some((a, ent));
             ents[x as u32 as usize] = ent;
         }
-        // Ends of one transaction are adjacent: look its time up once.
+        // Arrival times (ends of one transaction are adjacent: its time is
+        // looked up once) and the flows into the ends.
+        let mut times = Vec::with_capacity(raw.ends.len());
+        let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> =
+            Vec::with_capacity(raw.ends.len());
+        let mut unspent = 0;
         let mut last_time = (u32::MAX, 0);
         for (e, &ent) in raw.ends.iter().zip(&ents) {
             let t = e.tx;
@@ -376,25 +392,7 @@ impl Engine {
             if last_time.0 != t {
                 last_time = (t, self.tx_time(TxNum(t)));
             }
-            let time = last_time.1;
-            let a = by.entry((ent, e.reason)).or_insert(Agg {
-                amount: 0,
-                outputs: 0,
-                min_hops: u32::MAX,
-                max_hops: 0,
-                first: u32::MAX,
-                last: 0,
-                best: (0, e.output),
-            });
-            a.amount += e.amount;
-            a.outputs += 1;
-            a.min_hops = a.min_hops.min(e.hmin);
-            a.max_hops = a.max_hops.max(e.hmax);
-            a.first = a.first.min(time);
-            a.last = a.last.max(time);
-            if e.amount > a.best.0 {
-                a.best = (e.amount, e.output);
-            }
+            times.push(last_time.1);
             if e.reason == EndReason::Unspent {
                 unspent += e.amount;
             }
@@ -405,6 +403,48 @@ impl Engine {
             };
             end_flows.push(((flow_tx, ent, e.reason), e.amount));
         }
+        // One destination per (entity, reason): group the ends by sorting
+        // (entity, reason, end index) keys, so that each group is in end
+        // order.
+        let mut keyed: Vec<(u64, u32)> = raw
+            .ends
+            .iter()
+            .zip(&ents)
+            .enumerate()
+            .map(|(k, (e, ent))| (u64::from(ent.0) << 8 | e.reason as u64, k as u32))
+            .collect();
+        keyed.sort_unstable();
+        let mut aggs: Vec<Agg> = Vec::new();
+        let mut group = u64::MAX;
+        for &(key, k) in &keyed {
+            let e = &raw.ends[k as usize];
+            let time = times[k as usize];
+            if key != group || aggs.is_empty() {
+                group = key;
+                aggs.push(Agg {
+                    ent: ents[k as usize],
+                    reason: e.reason,
+                    amount: 0,
+                    outputs: 0,
+                    min_hops: u32::MAX,
+                    max_hops: 0,
+                    first: u32::MAX,
+                    last: 0,
+                    best: (0, e.output),
+                });
+            }
+            let a = aggs.last_mut().expect("pushed above");
+            a.amount += e.amount;
+            a.outputs += 1;
+            a.min_hops = a.min_hops.min(e.hmin);
+            a.max_hops = a.max_hops.max(e.hmax);
+            a.first = a.first.min(time);
+            a.last = a.last.max(time);
+            if e.amount > a.best.0 {
+                a.best = (e.amount, e.output);
+            }
+        }
+        drop(keyed);
         // Forward ends come in transaction order: nearly sorted, which the
         // stable sort's run detection makes cheap.
         end_flows.sort_by_key(|f| f.0);
@@ -416,13 +456,19 @@ impl Engine {
             same
         });
         let total = raw.source_value.max(1) as f64;
-        let best: HashMap<(EntityId, EndReason), (u64, u32)> =
-            by.iter().map(|(k, a)| (*k, a.best)).collect();
-        let mut destinations: Vec<Destination> = by
+        // Largest first; (entity, reason) is unique, so the order is total.
+        aggs.sort_unstable_by(|a, b| {
+            b.amount
+                .cmp(&a.amount)
+                .then(a.ent.cmp(&b.ent))
+                .then(a.reason.cmp(&b.reason))
+        });
+        let best: Vec<(u64, u32)> = aggs.iter().map(|a| a.best).collect();
+        let mut destinations: Vec<Destination> = aggs
             .into_iter()
-            .map(|((ent, reason), a)| Destination {
-                entity: self.attr.info(ent),
-                reason,
+            .map(|a| Destination {
+                entity: self.attr.info(a.ent),
+                reason: a.reason,
                 amount: a.amount,
                 share: a.amount as f64 / total,
                 outputs: a.outputs,
@@ -433,15 +479,8 @@ impl Engine {
                 path: Vec::new(),
             })
             .collect();
-        destinations.sort_by(|a, b| {
-            b.amount
-                .cmp(&a.amount)
-                .then(a.entity.entity.cmp(&b.entity.entity))
-                .then(a.reason.cmp(&b.reason))
-        });
         let mut memo = HashMap::new();
-        for d in destinations.iter_mut().take(req.explain) {
-            let (amount, end) = best[&(d.entity.entity, d.reason)];
+        for (d, &(amount, end)) in destinations.iter_mut().zip(&best).take(req.explain) {
             d.path = self.explain(g, &raw, end, amount, forward, &mut memo);
         }
         drop(memo);
@@ -631,6 +670,14 @@ impl Env for StoreEnv<'_> {
         self.e.tx_time(TxNum(t))
     }
     fn mixer(&self, t: u32) -> Option<&'static str> {
+        let flagged = self
+            .e
+            .coinjoin_bits
+            .get(t as usize / 64)
+            .is_some_and(|w| w & (1 << (t % 64)) != 0);
+        if !flagged {
+            return None;
+        }
         match self.e.clusters.detection(TxNum(t)) {
             Some(c @ TxClass::CoinJoin(_)) => Some(c.name()),
             _ => None,

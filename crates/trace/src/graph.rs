@@ -40,14 +40,12 @@ pub(crate) enum Prev {
 
 /// The store's columns as a [`TxGraph`].
 pub(crate) struct StoreGraph<'a> {
-    pub store: &'a Store,
     pub cols: Columns<'a>,
 }
 
 impl<'a> StoreGraph<'a> {
     pub fn new(store: &'a Store) -> StoreGraph<'a> {
         StoreGraph {
-            store,
             cols: store.columns(),
         }
     }
@@ -96,9 +94,7 @@ impl TxGraph for StoreGraph<'_> {
     }
     #[inline]
     fn spender(&self, o: u32) -> Option<u32> {
-        self.store
-            .spender(chainhound_types::OutputId(o))
-            .map(|i| i.0)
+        self.cols.spender(o)
     }
     #[inline]
     fn tx_of_input(&self, i: u32) -> u32 {

@@ -19,23 +19,47 @@
 /// of value 0 carries no taint).
 pub fn apportion(amount: u64, weights: &[u64], out: &mut Vec<u64>) {
     out.clear();
-    let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
     if weights.is_empty() {
         return;
     }
+    let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
     if total == 0 {
         out.resize(weights.len(), 0);
         out[0] = amount;
         return;
     }
+    if u128::from(amount) == total {
+        // Everything is tainted: each part is its weight (no rounding).
+        out.extend_from_slice(weights);
+        return;
+    }
+    REMS.with_borrow_mut(|rems| largest_remainder(amount, total, weights, out, rems));
+}
+
+thread_local! {
+    /// Scratch of [`apportion`]: one allocation per thread, not per call.
+    static REMS: std::cell::RefCell<Vec<(u128, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn largest_remainder(
+    amount: u64,
+    total: u128,
+    weights: &[u64],
+    out: &mut Vec<u64>,
+    rems: &mut Vec<(u128, usize)>,
+) {
+    rems.clear();
     let a = u128::from(amount);
     let mut given: u128 = 0;
-    // (remainder, index) of slots that could take one more satoshi.
-    let mut rems: Vec<(u128, usize)> = Vec::new();
     for (k, &w) in weights.iter().enumerate() {
-        let p = a * u128::from(w);
-        let q = p / total;
-        let r = p % total;
+        // u64 arithmetic when the product fits (most amounts do).
+        let (q, r) = match (amount.checked_mul(w), u64::try_from(total)) {
+            (Some(p), Ok(t)) => (u128::from(p / t), u128::from(p % t)),
+            _ => {
+                let p = a * u128::from(w);
+                (p / total, p % total)
+            }
+        };
         given += q;
         out.push(q as u64);
         if r > 0 {
@@ -48,7 +72,7 @@ pub fn apportion(amount: u64, weights: &[u64], out: &mut Vec<u64>) {
     }
     // Largest remainder first, ties to the lower index.
     rems.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-    for &(_, k) in &rems {
+    for &(_, k) in rems.iter() {
         if left == 0 {
             break;
         }
@@ -147,6 +171,54 @@ mod tests {
         );
         apportion(5, &[0, 3, 0], &mut out);
         assert_eq!(out, vec![0, 5, 0]);
+    }
+
+    /// Largest remainder in plain u128 arithmetic, every slot sorted: the
+    /// definition [`apportion`]'s shortcuts must agree with.
+    fn apportion_reference(amount: u64, weights: &[u64]) -> Vec<u64> {
+        let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+        if total == 0 {
+            let mut v = vec![0; weights.len()];
+            if let Some(f) = v.first_mut() {
+                *f = amount;
+            }
+            return v;
+        }
+        let a = u128::from(amount);
+        let mut out: Vec<u64> = weights
+            .iter()
+            .map(|&w| (a * u128::from(w) / total) as u64)
+            .collect();
+        let mut rems: Vec<(u128, usize)> = weights
+            .iter()
+            .enumerate()
+            .map(|(k, &w)| (a * u128::from(w) % total, k))
+            .collect();
+        rems.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        let given: u128 = out.iter().map(|&x| u128::from(x)).sum();
+        for &(_, k) in rems.iter().take((a - given) as usize) {
+            out[k] += 1;
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn apportion_matches_its_definition(
+            weights in proptest::collection::vec(
+                proptest::prop_oneof![0u64..1_000, 0u64..=u64::MAX / 4, 0u64..2_100_000_000_000_000],
+                1..40,
+            ),
+            share in 0u64..=1_000_000,
+        ) {
+            let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+            // Amounts up to the weights' total (a tainted part of the value).
+            let amount = (total.min(u128::from(u64::MAX)) * u128::from(share) / 1_000_000) as u64;
+            let mut out = Vec::new();
+            apportion(amount, &weights, &mut out);
+            proptest::prop_assert_eq!(&out, &apportion_reference(amount, &weights));
+            proptest::prop_assert_eq!(out.iter().map(|&x| u128::from(x)).sum::<u128>(), u128::from(amount));
+        }
     }
 
     #[test]

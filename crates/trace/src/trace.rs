@@ -40,12 +40,16 @@ pub(crate) struct Params {
     pub demixed: Option<std::collections::HashSet<u32>>,
 }
 
-/// Taint on one output.
-#[derive(Clone, Debug, Default)]
+/// No FIFO ranges (haircut and poison items).
+const NO_RANGES: u32 = u32::MAX;
+
+/// Taint on one output (small and `Copy`: a slot of [`Run::slab`]).
+#[derive(Clone, Copy, Debug)]
 struct Item {
     amount: u64,
-    /// FIFO only: the tainted ranges of the output, from its start.
-    ranges: Ranges,
+    /// FIFO only: the slot of the output's tainted ranges (from its start)
+    /// in [`Run::ranges`]; [`NO_RANGES`] otherwise.
+    ranges: u32,
     /// Hops of the transaction that created (forward) or spent (backward)
     /// the output, counted from the source.
     hmin: u32,
@@ -105,7 +109,7 @@ pub(crate) struct Raw {
     /// output) and that output's taint. See [`Raw::parent_of`].
     pub parent: Vec<(u32, (u32, u64))>,
     /// Value moved between transactions (value direction), sorted by
-    /// `(from, to)`, one entry per pair.
+    /// `(to, from)`, one entry per pair.
     pub tx_flows: Vec<((u32, u32), u64)>,
     /// Fee taint per transaction, sorted by transaction, one entry each.
     pub fee_flows: Vec<(u32, u64)>,
@@ -135,6 +139,9 @@ struct Run<'g, G: TxGraph, E: Env> {
     pending: Frontier<u32>,
     /// The items `pending` points into, and the free slots.
     slab: Vec<Item>,
+    free_items: Vec<u32>,
+    /// FIFO only: the items' tainted ranges, and the free slots.
+    ranges: Vec<Ranges>,
     free: Vec<u32>,
     /// Sorted.
     sources: Vec<u32>,
@@ -149,6 +156,8 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         raw: Raw::default(),
         pending: Frontier::default(),
         slab: Vec::new(),
+        free_items: Vec::new(),
+        ranges: Vec::new(),
         free: Vec::new(),
         sources: {
             let mut v = sources.to_vec();
@@ -161,9 +170,14 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         let v = g.value(o);
         r.raw.source_value += v;
         r.raw.source_outputs += 1;
+        let ranges = if p.model == Model::Fifo && v > 0 {
+            r.keep_ranges(vec![(0, v)])
+        } else {
+            NO_RANGES
+        };
         let item = Item {
             amount: v,
-            ranges: if v > 0 { vec![(0, v)] } else { Vec::new() },
+            ranges,
             hmin: 0,
             hmax: 0,
             from_tx: g.tx_of_output(o),
@@ -181,15 +195,10 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         raw.parent.reverse();
         raw.fee_flows.reverse();
     }
-    raw.tx_flows
-        .sort_unstable_by_key(|e| u64::from(e.0 .0) << 32 | u64::from(e.0 .1));
-    raw.tx_flows.dedup_by(|next, kept| {
-        let same = next.0 == kept.0;
-        if same {
-            kept.1 += next.1;
-        }
-        same
-    });
+    if p.direction == Direction::Backward {
+        raw.tx_flows.reverse();
+    }
+    sort_flows(&mut raw.tx_flows);
     raw
 }
 
@@ -212,57 +221,89 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
 
     /// Decides what happens to taint arriving on output `o`.
     fn route(&mut self, o: u32, item: Item, is_source: bool) {
+        self.route_spent(o, item, is_source, None);
+    }
+
+    /// [`Run::route`], with `o`'s spender when the caller looked it up
+    /// already (forward: a transaction's outputs' spenders are read
+    /// together, so that their cache misses overlap).
+    fn route_spent(&mut self, o: u32, item: Item, is_source: bool, spender: Option<Option<u32>>) {
+        if !self.follow(o, item, is_source, spender) && item.ranges != NO_RANGES {
+            self.take_ranges(item.ranges);
+        }
+    }
+
+    /// [`Run::route`]: whether the item was queued (else it ended here).
+    fn follow(
+        &mut self,
+        o: u32,
+        item: Item,
+        is_source: bool,
+        spender: Option<Option<u32>>,
+    ) -> bool {
         if item.amount == 0 {
-            return;
+            return false;
         }
         if !is_source && self.sources.binary_search(&o).is_ok() {
             // Already traced at its full value as a source.
             self.raw.overlap += item.amount;
-            return;
+            return false;
         }
         if self.p.record_taint {
             self.raw.taint.insert(o, item.amount);
         }
         if !is_source && self.env.stops(o) {
-            return self.end(o, &item, EndReason::Stop);
+            self.end(o, &item, EndReason::Stop);
+            return false;
         }
         if item.amount < self.p.min_value {
             self.raw.below_min += item.amount;
-            return;
+            return false;
         }
         let next_hop = item.hmin + 1;
         let over_hops = self.p.max_hops.is_some_and(|m| next_hop > m);
         match self.p.direction {
             Direction::Forward => {
-                let Some(i) = self.g.spender(o) else {
-                    return self.end(o, &item, EndReason::Unspent);
+                let Some(i) = spender.unwrap_or_else(|| self.g.spender(o)) else {
+                    self.end(o, &item, EndReason::Unspent);
+                    return false;
                 };
                 if let Some(u) = self.p.until {
                     if self.env.tx_time(self.g.tx_of_input(i)) > u {
-                        return self.end(o, &item, EndReason::Until);
+                        self.end(o, &item, EndReason::Until);
+                        return false;
                     }
                 }
                 if over_hops {
-                    return self.end(o, &item, EndReason::MaxHops);
+                    self.end(o, &item, EndReason::MaxHops);
+                    return false;
                 }
                 self.park(i, item);
+                true
             }
             Direction::Backward => {
                 if let Some(u) = self.p.until {
                     if self.env.tx_time(self.g.tx_of_output(o)) < u {
-                        return self.end(o, &item, EndReason::Until);
+                        self.end(o, &item, EndReason::Until);
+                        return false;
                     }
                 }
                 if over_hops {
-                    return self.end(o, &item, EndReason::MaxHops);
+                    self.end(o, &item, EndReason::MaxHops);
+                    return false;
                 }
                 self.park(o, item);
+                true
             }
         }
     }
 
     fn park(&mut self, key: u32, item: Item) {
-        let slot = match self.free.pop() {
+        let order = match self.p.direction {
+            Direction::Forward => key,
+            Direction::Backward => !key,
+        };
+        let slot = match self.free_items.pop() {
             Some(s) => {
                 self.slab[s as usize] = item;
                 s
@@ -272,17 +313,42 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        let order = match self.p.direction {
-            Direction::Forward => key,
-            Direction::Backward => !key,
-        };
         self.pending.push(order, slot);
     }
 
     /// The item in `slot` (frees the slot).
     fn unpark(&mut self, slot: u32) -> Item {
+        self.free_items.push(slot);
+        self.slab[slot as usize]
+    }
+
+    /// Keeps FIFO ranges; returns their slot.
+    fn keep_ranges(&mut self, r: Ranges) -> u32 {
+        match self.free.pop() {
+            Some(s) => {
+                self.ranges[s as usize] = r;
+                s
+            }
+            None => {
+                self.ranges.push(r);
+                (self.ranges.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The ranges in `slot` (frees the slot).
+    fn take_ranges(&mut self, slot: u32) -> Ranges {
         self.free.push(slot);
-        std::mem::take(&mut self.slab[slot as usize])
+        std::mem::take(&mut self.ranges[slot as usize])
+    }
+
+    /// An item's FIFO ranges (taken), or none.
+    fn ranges_of(&mut self, item: &Item) -> Ranges {
+        if item.ranges == NO_RANGES {
+            Vec::new()
+        } else {
+            self.take_ranges(item.ranges)
+        }
     }
 
     /// The key of the next pending item, if any.
@@ -310,11 +376,14 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         };
         while let Some((order, slot)) = self.pending.pop_below(limit) {
             let k = self.key_of(order);
-            debug_assert!(r.contains(&k), "pending keys of one transaction");
             let item = self.unpark(slot);
+            debug_assert!(r.contains(&k), "pending keys of one transaction");
             // A source given twice is parked twice at the same key with the
             // same item; it counts once.
             if out.last().is_some_and(|(last, _)| *last == k) {
+                if item.ranges != NO_RANGES {
+                    self.take_ranges(item.ranges);
+                }
                 continue;
             }
             out.push((k, item));
@@ -327,17 +396,16 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     /// Ends everything still pending as cut by `limit`.
     fn cut(&mut self, limit: &'static str, value: u64, at_tx: u32) {
         let mut unfollowed = 0;
-        let mut pending: Vec<(u32, u32)> = self
+        let mut pending: Vec<(u32, Item)> = self
             .pending
             .drain()
             .into_iter()
-            .map(|(order, slot)| (self.key_of(order), slot))
+            .map(|(order, slot)| (self.key_of(order), self.slab[slot as usize]))
             .collect();
         pending.sort_unstable_by_key(|e| e.0);
         pending.dedup_by_key(|e| e.0);
         {
-            for (k, slot) in pending {
-                let item = self.unpark(slot);
+            for (k, item) in pending {
                 let o = match self.p.direction {
                     Direction::Forward => match self.g.prevout(k) {
                         Prev::Output(o) => o,
@@ -380,6 +448,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         let mut out_items: Vec<(u32, Item)> = Vec::new();
         let mut demix: Vec<bool> = Vec::new();
         let mut own: Vec<u64> = Vec::new();
+        let mut spenders: Vec<Option<u32>> = Vec::new();
         let mut line: Ranges = Vec::new();
         // Transactions are visited in increasing order: search each one's
         // number from the previous one's.
@@ -432,7 +501,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 if self.p.model == Model::Fifo {
                     let k = (*i - ins.start) as usize;
                     let base: u64 = in_vals[..k].iter().sum();
-                    for &(a, b) in &item.ranges {
+                    for &(a, b) in &self.ranges_of(item) {
                         ranges_push(&mut line, base + a, base + b);
                     }
                 }
@@ -492,20 +561,22 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     }
                     fee_taint = parts[out_vals.len()];
                     for (j, o) in outs.clone().enumerate() {
-                        out_items.push((o, item_of(parts[j], Vec::new(), hmin, hmax, s)));
+                        out_items.push((o, item_of(parts[j], NO_RANGES, hmin, hmax, s)));
                     }
                 }
                 Model::Poison => {
                     fee_taint = fee;
                     for (j, o) in outs.clone().enumerate() {
-                        out_items.push((o, item_of(out_vals[j], Vec::new(), hmin, hmax, s)));
+                        out_items.push((o, item_of(out_vals[j], NO_RANGES, hmin, hmax, s)));
                     }
                 }
                 Model::Fifo => {
                     fee_taint = fifo_forward(&line, &out_vals, &mut out_ranges);
                     for (j, o) in outs.clone().enumerate() {
                         let r = std::mem::take(&mut out_ranges[j]);
-                        out_items.push((o, item_of(ranges_len(&r), r, hmin, hmax, s)));
+                        let n = ranges_len(&r);
+                        let slot = self.keep_ranges(r);
+                        out_items.push((o, item_of(n, slot, hmin, hmax, s)));
                     }
                 }
             }
@@ -521,8 +592,10 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
                 });
             }
-            for (o, item) in out_items.drain(..) {
-                self.route(o, item, false);
+            spenders.clear();
+            spenders.extend(out_items.iter().map(|(o, _)| g.spender(*o)));
+            for ((o, item), sp) in out_items.drain(..).zip(&spenders) {
+                self.route_spent(o, item, false, Some(*sp));
             }
         }
     }
@@ -563,7 +636,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     EndReason::Coinbase
                 };
                 for (o, item) in &items {
-                    let mut it = item.clone();
+                    let mut it = *item;
                     it.hmin += 1;
                     it.hmax += 1;
                     self.end(*o, &it, reason);
@@ -582,12 +655,12 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 Model::Haircut => {
                     apportion(traced, &in_vals, &mut parts);
                     for &a in &parts {
-                        in_items.push(item_of(a, Vec::new(), hmin, hmax, t));
+                        in_items.push(item_of(a, NO_RANGES, hmin, hmax, t));
                     }
                 }
                 Model::Poison => {
                     for &v in &in_vals {
-                        in_items.push(item_of(v, Vec::new(), hmin, hmax, t));
+                        in_items.push(item_of(v, NO_RANGES, hmin, hmax, t));
                     }
                 }
                 Model::Fifo => {
@@ -601,7 +674,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                             if *oo != o {
                                 break;
                             }
-                            for &(a, b) in &item.ranges {
+                            for &(a, b) in &self.ranges_of(item) {
                                 ranges_push(&mut line, base + a, base + b);
                             }
                             it.next();
@@ -609,8 +682,10 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                         base += v;
                     }
                     fifo_backward(&line, &in_vals, &mut in_ranges);
-                    for r in in_ranges.drain(..) {
-                        in_items.push(item_of(ranges_len(&r), r, hmin, hmax, t));
+                    for r in std::mem::take(&mut in_ranges) {
+                        let n = ranges_len(&r);
+                        let slot = self.keep_ranges(r);
+                        in_items.push(item_of(n, slot, hmin, hmax, t));
                     }
                 }
             }
@@ -636,7 +711,31 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     }
 }
 
-fn item_of(amount: u64, ranges: Ranges, hmin: u32, hmax: u32, from_tx: u32) -> Item {
+/// Sorts flows pushed in order of their receiving transaction by
+/// `(to, from)` and merges repeated pairs: only each transaction's own
+/// short group needs sorting.
+fn sort_flows(flows: &mut Vec<((u32, u32), u64)>) {
+    let mut k = 0;
+    while k < flows.len() {
+        let to = flows[k].0 .1;
+        let n = flows[k..].iter().take_while(|f| f.0 .1 == to).count();
+        debug_assert!(
+            flows.get(k + n).is_none_or(|f| f.0 .1 > to),
+            "flows grouped by receiving transaction, in order"
+        );
+        flows[k..k + n].sort_unstable_by_key(|f| f.0 .0);
+        k += n;
+    }
+    flows.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 += next.1;
+        }
+        same
+    });
+}
+
+fn item_of(amount: u64, ranges: u32, hmin: u32, hmax: u32, from_tx: u32) -> Item {
     Item {
         amount,
         ranges,
