@@ -129,8 +129,8 @@ pub fn run(a: TraceArgs) -> Result<()> {
         .collect();
     let mut req = TraceRequest::new(theft[0]);
     req.from = theft;
-    // Explanation paths for the 100 largest destinations (a trace through
-    // CoinJoins ends in tens of thousands of dust destinations).
+    // As `chainhound trace` by default: every destination gets its end and
+    // the explanation tree, the 100 largest their paths expanded.
     req.explain = 100;
     let mut models = Vec::new();
     for (model, min_value, demix) in [

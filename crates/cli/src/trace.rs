@@ -10,6 +10,7 @@ use chainhound_trace::{
     export, Destination, Direction, Engine, EntityInfo, ExposureOptions, Hop, Limits, Model,
     TraceReport, TraceRequest,
 };
+use chainhound_types::OutputId;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
@@ -87,9 +88,12 @@ pub struct TraceArgs {
     /// post-mix consolidation (heuristic; see docs/tracing.md).
     #[arg(long)]
     pub demix: bool,
-    /// Give explanation paths to only this many destinations (the largest).
-    #[arg(long)]
-    pub explain: Option<usize>,
+    /// Expand the explanation paths of this many destinations (the
+    /// largest), or `all`. Every destination names the output its path ends
+    /// at (`end`), and `--format json` carries the explanation tree that
+    /// leads back from any of them to the source.
+    #[arg(long, default_value = "100", value_parser = parse_explain)]
+    pub explain: usize,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -186,7 +190,7 @@ pub fn trace(ctx: &Ctx, a: TraceArgs) -> Result<()> {
         max_frontier: a.max_frontier,
         max_sources: a.max_sources,
     };
-    req.explain = a.explain.unwrap_or(usize::MAX);
+    req.explain = a.explain;
     req.demix = a.demix;
     let t0 = std::time::Instant::now();
     let report = engine.trace(&req)?;
@@ -274,7 +278,19 @@ struct DestJson {
     max_hops: u32,
     first_time: u32,
     last_time: u32,
+    /// `txid:vout` where the explanation path ends (forward) or starts.
+    end: String,
+    end_amount_sat: u64,
     path: Vec<HopJson>,
+}
+
+/// One edge of the explanation tree: `txid` got the most traced value
+/// from output `from`.
+#[derive(Serialize)]
+struct TreeJson {
+    txid: String,
+    from: String,
+    amount_sat: u64,
 }
 
 #[derive(Serialize)]
@@ -315,6 +331,10 @@ struct TraceJson {
     cut: Option<CutJson>,
     destinations: Vec<DestJson>,
     mixers: Vec<MixerJson>,
+    /// The explanation tree (chain order): from any destination's `end`,
+    /// the edge of the transaction that created it (forward) leads one hop
+    /// nearer the source.
+    tree: Vec<TreeJson>,
 }
 
 fn dir_name(d: Direction) -> &'static str {
@@ -348,7 +368,11 @@ fn trace_json(engine: &Engine, r: &TraceReport) -> TraceJson {
             at_txid: c.at_tx.map(|t| t.to_string()),
             unfollowed_sat: c.unfollowed,
         }),
-        destinations: r.destinations.iter().map(dest_json).collect(),
+        destinations: r
+            .destinations
+            .iter()
+            .map(|d| dest_json(engine, d))
+            .collect(),
         mixers: r
             .mixers
             .iter()
@@ -360,10 +384,26 @@ fn trace_json(engine: &Engine, r: &TraceReport) -> TraceJson {
                 time: m.time,
             })
             .collect(),
+        tree: r
+            .tree
+            .iter()
+            .map(|e| TreeJson {
+                txid: engine.store().tx(e.tx).txid.to_string(),
+                from: outpoint(engine, e.from),
+                amount_sat: e.amount,
+            })
+            .collect(),
     }
 }
 
-fn dest_json(d: &Destination) -> DestJson {
+/// `txid:vout` of a stored output.
+fn outpoint(engine: &Engine, o: OutputId) -> String {
+    let store = engine.store();
+    let out = store.output(o);
+    format!("{}:{}", store.tx(out.tx).txid, out.vout)
+}
+
+fn dest_json(engine: &Engine, d: &Destination) -> DestJson {
     DestJson {
         entity: entity_json(&d.entity),
         reason: d.reason.name(),
@@ -374,8 +414,19 @@ fn dest_json(d: &Destination) -> DestJson {
         max_hops: d.max_hops,
         first_time: d.first_time,
         last_time: d.last_time,
+        end: outpoint(engine, d.end),
+        end_amount_sat: d.end_amount,
         path: hops_json(&d.path),
     }
+}
+
+/// Parses `--explain`: a count or `all`.
+fn parse_explain(s: &str) -> Result<usize, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(usize::MAX);
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is neither a number of destinations nor \"all\""))
 }
 
 // ---- text ----

@@ -125,13 +125,41 @@ fn trace_path_exposure_end_to_end() {
     );
     let dests = r["destinations"].as_array().unwrap();
     assert!(!dests.is_empty());
-    for d in dests {
-        let path = d["path"].as_array().unwrap();
+    // Every destination's explanation path: from its `end`, the tree edge
+    // of the transaction that created each output leads to the source.
+    let tree: BTreeMap<&str, &str> = r["tree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["txid"].as_str().unwrap(), e["from"].as_str().unwrap()))
+        .collect();
+    let sources: BTreeSet<&str> = from
+        .iter()
+        .filter(|f| f.len() == 64)
+        .map(String::as_str)
+        .collect();
+    for (k, d) in dests.iter().enumerate() {
+        let mut walk = vec![d["end"].as_str().unwrap()];
+        while let Some(prev) = tree.get(&walk.last().unwrap()[..64]) {
+            assert!(walk.len() < 10_000, "explanation tree has a cycle at {d}");
+            walk.push(prev);
+        }
         assert!(
-            !path.is_empty(),
-            "destination without explanation path: {d}"
+            sources.contains(&walk.last().unwrap()[..64]),
+            "destination's explanation path does not reach a source: {d}"
         );
-        assert!(path[0]["txid"].is_string());
+        let path = d["path"].as_array().unwrap();
+        if k < 100 {
+            // The largest 100 (the default `--explain`) carry it expanded.
+            let hops: Vec<String> = path
+                .iter()
+                .map(|h| format!("{}:{}", h["txid"].as_str().unwrap(), h["index"]))
+                .collect();
+            walk.reverse();
+            assert_eq!(hops, walk, "expanded path of {d}");
+        } else {
+            assert!(path.is_empty());
+        }
     }
     let exchanges: BTreeSet<&str> = dests
         .iter()

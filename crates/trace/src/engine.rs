@@ -18,6 +18,7 @@ use crate::trace::{run, Env, Params, Raw};
 use crate::types::{
     Cut, Destination, Direction, EndReason, EntityInfo, Exposure, ExposureOptions, FlowEdge,
     FlowNode, Hop, MixerPass, Model, PathReport, PathRequest, Target, TraceReport, TraceRequest,
+    TreeEdge,
 };
 
 /// The tracing engine over one data directory: owned, `Send + Sync`, cheap
@@ -463,7 +464,6 @@ impl Engine {
                 .then(a.ent.cmp(&b.ent))
                 .then(a.reason.cmp(&b.reason))
         });
-        let best: Vec<(u64, u32)> = aggs.iter().map(|a| a.best).collect();
         let mut destinations: Vec<Destination> = aggs
             .into_iter()
             .map(|a| Destination {
@@ -476,12 +476,23 @@ impl Engine {
                 max_hops: a.max_hops,
                 first_time: a.first,
                 last_time: a.last,
+                end: OutputId(a.best.1),
+                end_amount: a.best.0,
                 path: Vec::new(),
             })
             .collect();
+        let tree: Vec<TreeEdge> = raw
+            .parent
+            .iter()
+            .map(|&(t, (o, a))| TreeEdge {
+                tx: TxNum(t),
+                from: OutputId(o),
+                amount: a,
+            })
+            .collect();
         let mut memo = HashMap::new();
-        for (d, &(amount, end)) in destinations.iter_mut().zip(&best).take(req.explain) {
-            d.path = self.explain(g, &raw, end, amount, forward, &mut memo);
+        for d in destinations.iter_mut().take(req.explain) {
+            d.path = self.explain(g, &tree, d.end.0, d.end_amount, forward, &mut memo);
         }
         drop(memo);
         let mixers = raw
@@ -540,6 +551,7 @@ impl Engine {
             hops_reached: raw.hops_reached,
             cut,
             flows,
+            tree,
         }
     }
 
@@ -601,7 +613,7 @@ impl Engine {
     fn explain(
         &self,
         g: &StoreGraph<'_>,
-        raw: &Raw,
+        tree: &[TreeEdge],
         end: u32,
         amount: u64,
         forward: bool,
@@ -616,10 +628,14 @@ impl Engine {
             }
             let h = memo.entry(o).or_insert_with(|| self.hop(g, o, a));
             hops.push(h.clone());
+            let parent_of = |t: u32| {
+                let k = tree.binary_search_by_key(&t, |e| e.tx.0).ok()?;
+                Some((tree[k].from.0, tree[k].amount))
+            };
             let next = if forward {
-                raw.parent_of(g.tx_of_output(o))
+                parent_of(g.tx_of_output(o))
             } else {
-                g.spender(o).and_then(|i| raw.parent_of(g.tx_of_input(i)))
+                g.spender(o).and_then(|i| parent_of(g.tx_of_input(i)))
             };
             match next {
                 Some(n) => (o, a) = n,
@@ -630,6 +646,23 @@ impl Engine {
             hops.reverse();
         }
         hops
+    }
+
+    /// The explanation path of destination `d` of `report` (a report of
+    /// this engine's store), hop by hop in the direction value moved: the
+    /// same path the report gives its largest destinations, for any of
+    /// them.
+    pub fn explanation(&self, report: &TraceReport, d: &Destination) -> Vec<Hop> {
+        let g = StoreGraph::new(&self.store);
+        let forward = report.request.direction == Direction::Forward;
+        self.explain(
+            &g,
+            &report.tree,
+            d.end.0,
+            d.end_amount,
+            forward,
+            &mut HashMap::new(),
+        )
     }
 
     /// The shortest and the highest-value path between two targets.

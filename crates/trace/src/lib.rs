@@ -75,7 +75,7 @@ pub use spec::{parse_target, TargetSpec};
 pub use types::{
     CategoryExposure, Cut, Destination, Direction, DirectionExposure, EndReason, EntityInfo,
     EvidencePath, Exposure, ExposureOptions, FlowEdge, FlowNode, Hop, Limits, MixerPass, Model,
-    PathReport, PathRequest, Target, TraceReport, TraceRequest, ValuePath,
+    PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge, ValuePath,
 };
 
 /// The engine is shared across server threads.

@@ -106,23 +106,13 @@ pub(crate) struct Raw {
     pub taint: HashMap<u32, u64>,
     /// Per visited transaction (sorted by it), the output it got most
     /// taint from (forward: the spent output; backward: its own traced
-    /// output) and that output's taint. See [`Raw::parent_of`].
+    /// output) and that output's taint: the explanation tree.
     pub parent: Vec<(u32, (u32, u64))>,
     /// Value moved between transactions (value direction), sorted by
     /// `(to, from)`, one entry per pair.
     pub tx_flows: Vec<((u32, u32), u64)>,
     /// Fee taint per transaction, sorted by transaction, one entry each.
     pub fee_flows: Vec<(u32, u64)>,
-}
-
-impl Raw {
-    /// The parent entry of visited transaction `t` (see [`Raw::parent`]).
-    pub fn parent_of(&self, t: u32) -> Option<(u32, u64)> {
-        self.parent
-            .binary_search_by_key(&t, |e| e.0)
-            .ok()
-            .map(|k| self.parent[k].1)
-    }
 }
 
 struct Run<'g, G: TxGraph, E: Env> {

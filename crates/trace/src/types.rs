@@ -3,7 +3,7 @@
 //! DTOs and converts).
 
 use chainhound_entities::EntityId;
-use chainhound_types::{AddrId, Hash32, TxNum};
+use chainhound_types::{AddrId, Hash32, OutputId, TxNum};
 
 /// What a trace, path or exposure starts from (see [`crate::Engine::resolve`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -230,9 +230,31 @@ pub struct Destination {
     pub first_time: u32,
     /// Latest arrival.
     pub last_time: u32,
-    /// One explanation path from the source (the largest arrival), hop by
-    /// hop.
+    /// The output of the largest arrival (the first of them): where its
+    /// explanation path ends (forward) or starts (backward). Every
+    /// destination has one; [`crate::Engine::explanation`] expands it
+    /// through [`TraceReport::tree`].
+    pub end: OutputId,
+    /// Satoshis the model puts on `end`.
+    pub end_amount: u64,
+    /// The explanation path of `end`, hop by hop, in the direction value
+    /// moved; filled for the [`TraceRequest::explain`] largest
+    /// destinations, empty for the others (expand those on demand).
     pub path: Vec<Hop>,
+}
+
+/// One edge of a trace's explanation tree: transaction `tx` got the most
+/// traced value from output `from` (forward: an output `tx` spends;
+/// backward: an output of `tx` that was traced), `amount` satoshis.
+/// Following these edges from any destination's `end` reaches a source.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TreeEdge {
+    /// The transaction.
+    pub tx: TxNum,
+    /// The output it got the most traced value from.
+    pub from: OutputId,
+    /// The traced satoshis on `from`.
+    pub amount: u64,
 }
 
 /// A CoinJoin that traced value passed through.
@@ -317,6 +339,9 @@ pub struct TraceReport {
     pub cut: Option<Cut>,
     /// Value flow between transactions and endpoints (for GraphML/GEXF).
     pub flows: Vec<FlowEdge>,
+    /// The explanation tree, one edge per visited transaction that took
+    /// traced value, sorted by transaction (see [`TreeEdge`]).
+    pub tree: Vec<TreeEdge>,
 }
 
 impl TraceReport {

@@ -22,6 +22,9 @@ use crate::state::App;
 use crate::tenant::ChainName;
 use crate::trace::hop_view;
 
+/// Destinations a trace result lists (the largest), each with its path.
+const SHOWN_DESTINATIONS: usize = 500;
+
 /// Running jobs per tenant.
 const MAX_RUNNING: usize = 4;
 /// Finished jobs kept per tenant.
@@ -188,7 +191,7 @@ fn result_view(id: u64, r: &TraceReport) -> TraceResult {
         destinations: r
             .destinations
             .iter()
-            .take(500)
+            .take(SHOWN_DESTINATIONS)
             .map(|d| DestinationView {
                 entity: d.entity.entity.0,
                 name: d.entity.name.clone(),
@@ -287,6 +290,9 @@ pub(crate) async fn start(
     };
     tr.max_hops = Some(max_hops);
     tr.min_value = req.min_value_sat.unwrap_or(0);
+    // The result shows the largest destinations only: expand just their
+    // paths (a trace through CoinJoins ends in tens of thousands).
+    tr.explain = SHOWN_DESTINATIONS;
     tr.limits = Limits {
         max_txs: 200_000,
         max_frontier: 100_000,
