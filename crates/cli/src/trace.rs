@@ -388,7 +388,7 @@ fn trace_json(engine: &Engine, r: &TraceReport) -> TraceJson {
             .tree
             .iter()
             .map(|e| TreeJson {
-                txid: engine.store().tx(e.tx).txid.to_string(),
+                txid: engine.store().txid(e.tx).to_string(),
                 from: outpoint(engine, e.from),
                 amount_sat: e.amount,
             })
@@ -400,7 +400,7 @@ fn trace_json(engine: &Engine, r: &TraceReport) -> TraceJson {
 fn outpoint(engine: &Engine, o: OutputId) -> String {
     let store = engine.store();
     let out = store.output(o);
-    format!("{}:{}", store.tx(out.tx).txid, out.vout)
+    format!("{}:{}", store.txid(out.tx), out.vout)
 }
 
 fn dest_json(engine: &Engine, d: &Destination) -> DestJson {

@@ -202,6 +202,12 @@ impl Store {
         self.t.find_tx(txid, &self.m.counts).map(TxNum)
     }
 
+    /// The txid of transaction `num` alone (cheaper than [`Store::tx`]);
+    /// panics if `num` is not below `counts().txs`.
+    pub fn txid(&self, num: TxNum) -> Hash32 {
+        Hash32(self.t.tx_id.get(num.index()))
+    }
+
     /// Transaction `num`; panics if `num` is not below `counts().txs`.
     pub fn tx(&self, num: TxNum) -> TxInfo {
         let t = &self.t;

@@ -172,8 +172,8 @@ impl Engine {
     /// A short human form of a target.
     pub fn describe(&self, t: &Target) -> String {
         match *t {
-            Target::Output { tx, vout } => format!("{}:{vout}", self.store.tx(tx).txid),
-            Target::Tx(tx) => self.store.tx(tx).txid.to_string(),
+            Target::Output { tx, vout } => format!("{}:{vout}", self.store.txid(tx)),
+            Target::Tx(tx) => self.store.txid(tx).to_string(),
             Target::Address(a) => self.address(a),
             Target::Entity(e) => format!("e{}", e.0),
         }
@@ -218,7 +218,7 @@ impl Engine {
         let addr = self.out_addr(o);
         Hop {
             tx: TxNum(t),
-            txid: self.store.tx(TxNum(t)).txid,
+            txid: self.store.txid(TxNum(t)),
             index: o - g.outputs(t).start,
             addr,
             address: self.address(addr),
@@ -500,7 +500,7 @@ impl Engine {
             .iter()
             .map(|m| MixerPass {
                 tx: TxNum(m.tx),
-                txid: self.store.tx(TxNum(m.tx)).txid,
+                txid: self.store.txid(TxNum(m.tx)),
                 kind: m.kind,
                 amount_in: m.amount_in,
                 amount_out: m.amount_out,
@@ -534,7 +534,7 @@ impl Engine {
         let cut = raw.cut.as_ref().map(|c| Cut {
             limit: c.limit,
             value: c.value,
-            at_tx: c.at_tx.map(|t| self.store.tx(TxNum(t)).txid),
+            at_tx: c.at_tx.map(|t| self.store.txid(TxNum(t))),
             unfollowed: c.unfollowed,
         });
         TraceReport {

@@ -66,20 +66,21 @@ fn largest_remainder(
             rems.push((r, k));
         }
     }
-    let mut left = (a - given) as usize;
+    let left = (a - given) as usize;
     if left == 0 {
         return;
     }
-    // Largest remainder first, ties to the lower index.
-    rems.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-    for &(_, k) in rems.iter() {
-        if left == 0 {
-            break;
-        }
-        out[k] += 1;
-        left -= 1;
+    debug_assert!(left <= rems.len(), "remainders cover the rest");
+    // The `left` largest remainders (ties to the lower index) get one
+    // more satoshi: a selection, not a sort (CoinJoins have hundreds of
+    // outputs).
+    let order = |x: &(u128, usize), y: &(u128, usize)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
+    if left < rems.len() {
+        rems.select_nth_unstable_by(left - 1, order);
     }
-    debug_assert_eq!(left, 0, "remainders cover the rest");
+    for &(_, k) in &rems[..left] {
+        out[k] += 1;
+    }
 }
 
 /// Half-open satoshi ranges `[start, end)` along a line, sorted and
