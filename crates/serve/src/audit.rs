@@ -41,6 +41,9 @@ pub struct Draft {
     pub target: String,
     /// The HTTP status answered.
     pub status: u16,
+    /// For a registry change made from the command line: its number in
+    /// the registry's change list (see `crate::registry::Change`).
+    pub change: Option<u64>,
 }
 
 /// One chained entry.
@@ -62,6 +65,11 @@ pub struct Entry {
     pub target: String,
     /// HTTP status.
     pub status: u16,
+    /// For a registry change made from the command line (a key created or
+    /// revoked, a tenant created): its number in the registry's change
+    /// list. The server writes these entries when it sees the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<u64>,
     /// Hash of the previous entry.
     pub prev: String,
     /// Hash of this entry's body (not part of the body).
@@ -81,6 +89,7 @@ pub fn chain(d: Draft, seq: u64, ts: i64, prev: &str) -> (Entry, String) {
         action: d.action,
         target: d.target,
         status: d.status,
+        change: d.change,
         prev: prev.to_string(),
         hash: String::new(),
     };
@@ -97,6 +106,9 @@ pub struct Verified {
     pub entries: u64,
     /// The last entry's hash (the genesis zeros when empty).
     pub head: String,
+    /// The last registry change (made from the command line) the log
+    /// records; 0 if none.
+    pub registry_changes: u64,
 }
 
 /// Checks one line; returns the entry.
@@ -139,16 +151,29 @@ pub fn read(dir: &Path) -> Result<Vec<Entry>> {
 
 /// Verifies the whole log and the head file.
 pub fn verify(dir: &Path) -> Result<Verified> {
-    let v = scan(dir, |_| ())?;
     let head_path = dir.join(AUDIT_HEAD);
-    if let Ok(h) = fs::read_to_string(&head_path) {
-        let (seq, hash) = h
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| corrupt(&head_path, "expected '<seq> <hash>'".into()))?;
-        let seq: u64 = seq
-            .parse()
-            .map_err(|_| corrupt(&head_path, format!("bad sequence number {seq:?}")))?;
+    let synced = match fs::read_to_string(&head_path) {
+        Ok(h) => {
+            let (seq, hash) = h
+                .trim()
+                .split_once(' ')
+                .ok_or_else(|| corrupt(&head_path, "expected '<seq> <hash>'".into()))?;
+            let seq: u64 = seq
+                .parse()
+                .map_err(|_| corrupt(&head_path, format!("bad sequence number {seq:?}")))?;
+            Some((seq, hash.to_string()))
+        }
+        Err(_) => None,
+    };
+    // One pass: the chain, and the hash of the entry the head names.
+    let want = synced.as_ref().map_or(0, |s| s.0);
+    let mut at_want = GENESIS.to_string();
+    let v = scan(dir, |e| {
+        if e.seq == want {
+            at_want = e.hash;
+        }
+    })?;
+    if let Some((seq, hash)) = synced {
         if seq > v.entries {
             return Err(corrupt(
                 &dir.join(AUDIT_LOG),
@@ -158,27 +183,14 @@ pub fn verify(dir: &Path) -> Result<Verified> {
                 ),
             ));
         }
-        let entries = read_entries_upto(dir, seq)?;
-        if seq > 0 && entries != hash {
+        if seq > 0 && at_want != hash {
             return Err(corrupt(
                 &dir.join(AUDIT_LOG),
-                format!("entry {seq} hashes to {entries}, but audit.head recorded {hash}"),
+                format!("entry {seq} hashes to {at_want}, but audit.head recorded {hash}"),
             ));
         }
     }
     Ok(v)
-}
-
-fn read_entries_upto(dir: &Path, seq: u64) -> Result<String> {
-    let mut hash = GENESIS.to_string();
-    let mut n = 0;
-    scan(dir, |e| {
-        n += 1;
-        if n == seq {
-            hash = e.hash;
-        }
-    })?;
-    Ok(hash)
 }
 
 fn corrupt(path: &Path, msg: String) -> ServeError {
@@ -197,6 +209,7 @@ pub fn scan(dir: &Path, f: impl FnMut(Entry)) -> Result<Verified> {
             return Ok(Verified {
                 entries: 0,
                 head: GENESIS.to_string(),
+                registry_changes: 0,
             })
         }
         Err(e) => return Err(ServeError::io(&path, e)),
@@ -209,6 +222,7 @@ pub fn scan_reader(mut r: impl BufRead, path: &Path, mut f: impl FnMut(Entry)) -
     let path = path.to_path_buf();
     let mut prev = GENESIS.to_string();
     let mut n = 0u64;
+    let mut changes = 0u64;
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -234,11 +248,13 @@ pub fn scan_reader(mut r: impl BufRead, path: &Path, mut f: impl FnMut(Entry)) -
         let e = check_line(line, n, &prev)
             .map_err(|m| corrupt(&path, format!("entry {n} (line {n}): {m}")))?;
         prev = e.hash.clone();
+        changes = changes.max(e.change.unwrap_or(0));
         f(e);
     }
     Ok(Verified {
         entries: n,
         head: prev,
+        registry_changes: changes,
     })
 }
 
@@ -255,6 +271,7 @@ mod tests {
             action: "screen.address".into(),
             target: format!("addr{i}"),
             status: 200,
+            change: None,
         }
     }
 

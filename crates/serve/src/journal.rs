@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::audit::{self, Draft};
 use crate::error::{Result, ServeError};
+use crate::registry::Change;
 use crate::tenant::now_ms;
 
 /// One request's changes.
@@ -34,6 +35,8 @@ pub struct Batch {
 pub struct Journal {
     w: Arc<Mutex<Writer>>,
     stop: Arc<AtomicBool>,
+    /// The last registry change audited (a copy readable without the lock).
+    changes: Arc<AtomicU64>,
 }
 
 /// `<serve>/tenants/<tenant>/events.log`.
@@ -85,6 +88,8 @@ struct Writer {
     handles: Vec<Arc<File>>,
     /// Bumped by every write.
     written: u64,
+    /// The last registry change audited.
+    changes: u64,
 }
 
 fn open_append(path: &Path) -> Result<File> {
@@ -200,6 +205,7 @@ impl Journal {
             tenants: HashMap::new(),
             handles: vec![Arc::new(dup)],
             written: 0,
+            changes: v.registry_changes,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (w2, stop2) = (Arc::downgrade(&w), stop.clone());
@@ -214,7 +220,8 @@ impl Journal {
                 }
             })
             .map_err(|e| ServeError::io(dir, e))?;
-        Ok(Journal { w, stop })
+        let changes = Arc::new(AtomicU64::new(v.registry_changes));
+        Ok(Journal { w, stop, changes })
     }
 
     /// Appends a batch (chaining its audit entry); false when the write
@@ -223,6 +230,52 @@ impl Journal {
         let mut g = self.w.lock().expect("journal lock");
         match g.write(std::slice::from_ref(&b)) {
             Ok(()) => true,
+            Err(e) => {
+                tracing::error!("journal write failed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Writes an audit entry for every registry change (made from the
+    /// command line) newer than the last one the log records, in order;
+    /// false when the write failed (they are tried again next time).
+    pub fn audit_changes(&self, changes: &[Change]) -> bool {
+        // Changes are appended in order: the last is the newest.
+        let newest = changes.last().map_or(0, |c| c.seq);
+        if newest <= self.changes.load(Ordering::Acquire) {
+            return true;
+        }
+        let mut g = self.w.lock().expect("journal lock");
+        let done = g.changes;
+        let batches: Vec<Batch> = changes
+            .iter()
+            .filter(|c| c.seq > done)
+            .map(|c| Batch {
+                events: Vec::new(),
+                audit: Some(Draft {
+                    tenant: c.tenant.clone(),
+                    key: "cli".into(),
+                    role: "admin".into(),
+                    action: c.action.clone(),
+                    target: format!(
+                        "{} (made from the command line at Unix time {})",
+                        c.target, c.ts
+                    ),
+                    status: 200,
+                    change: Some(c.seq),
+                }),
+            })
+            .collect();
+        let Some(last) = changes.iter().map(|c| c.seq).max().filter(|&m| m > done) else {
+            return true;
+        };
+        match g.write(&batches) {
+            Ok(()) => {
+                g.changes = last;
+                self.changes.store(last, Ordering::Release);
+                true
+            }
             Err(e) => {
                 tracing::error!("journal write failed: {e}");
                 false
@@ -263,6 +316,7 @@ mod tests {
                     action: "test".into(),
                     target: i.to_string(),
                     status: 200,
+                    change: None,
                 }),
             });
             assert!(ok);

@@ -126,6 +126,27 @@ pub struct Registry {
     pub tenants: BTreeMap<String, Tenant>,
     /// Keys by id.
     pub keys: BTreeMap<String, KeyRecord>,
+    /// Changes made from the command line, oldest first. A running server
+    /// (or the next one to start) writes an audit entry for each, so that
+    /// the audit log records every key and tenant change, not only those
+    /// made through the API.
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+/// A registry change made from the command line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Its number, from 1.
+    pub seq: u64,
+    /// Unix seconds.
+    pub ts: i64,
+    /// `keys.create`, `keys.revoke` or `tenants.create`.
+    pub action: String,
+    /// The tenant concerned.
+    pub tenant: String,
+    /// The key id or tenant name.
+    pub target: String,
 }
 
 /// A new key's full text, shown once.
@@ -216,6 +237,19 @@ impl Registry {
         })?;
         drop(lock);
         Ok(out)
+    }
+
+    /// Records a change made from the command line (call inside
+    /// [`Registry::update`], after making it).
+    pub fn record(&mut self, action: &str, tenant: &str, target: &str) {
+        let seq = self.changes.last().map_or(1, |c| c.seq + 1);
+        self.changes.push(Change {
+            seq,
+            ts: now(),
+            action: action.to_string(),
+            tenant: tenant.to_string(),
+            target: target.to_string(),
+        });
     }
 
     /// Adds a tenant; an existing one is an error.

@@ -89,6 +89,7 @@ impl App {
             jobs: Default::default(),
             rescreen: tokio::sync::Mutex::new(()),
         }));
+        app.audit_registry_changes();
         // Replay every tenant's log now, not on its first request.
         let names: Vec<String> = app.0.auth.registry().tenants.keys().cloned().collect();
         for n in names {
@@ -155,6 +156,7 @@ impl App {
                 action: action.to_string(),
                 target: target.chars().take(300).collect(),
                 status,
+                change: None,
             }),
         });
         if ok {
@@ -164,10 +166,20 @@ impl App {
         }
     }
 
+    /// Audits registry changes made from the command line that the log
+    /// does not record yet (one atomic load when there are none).
+    pub(crate) fn audit_registry_changes(&self) {
+        let reg = self.0.auth.registry();
+        if !self.0.journal.audit_changes(&reg.changes) {
+            tracing::error!("could not audit registry changes; will retry");
+        }
+    }
+
     /// Checks the registry and the data for changes; on a data change,
     /// opens a new view and re-screens every loaded tenant.
     pub async fn poll(&self) {
         self.0.auth.reload_if_changed(false);
+        self.audit_registry_changes();
         let stamp = {
             let data = self.0.data.clone();
             tokio::task::spawn_blocking(move || data.stamp()).await

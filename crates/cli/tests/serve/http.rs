@@ -127,6 +127,37 @@ pub struct Server {
     _tmp: tempfile::TempDir,
 }
 
+/// Starts `chainhound serve` on a free port; returns it and its address.
+fn spawn(data: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainhound"))
+        .arg("--data")
+        .arg(data)
+        .args([
+            "--quiet",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--max-body",
+            "300000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .expect("listening line")
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{line}");
+    (child, addr)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -155,38 +186,20 @@ impl Server {
     }
 
     pub fn start(tmp: tempfile::TempDir, data: PathBuf) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chainhound"))
-            .arg("--data")
-            .arg(&data)
-            .args([
-                "--quiet",
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--max-body",
-                "300000",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .expect("listening line")
-            .to_string();
-        assert!(addr.starts_with("127.0.0.1:"), "{line}");
+        let (child, addr) = spawn(&data);
         Server {
             child,
             addr,
             data,
             _tmp: tmp,
         }
+    }
+
+    /// Stops the server and starts a new one over the same data.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.child, self.addr) = spawn(&self.data);
     }
 
     pub fn key(&self, tenant: &str, role: &str, rate: u32) -> String {

@@ -446,13 +446,30 @@ fn audit_log_is_chained_and_tampering_is_named() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(
-        v["entries"], 6,
-        "every answered request is audited, the 404 too"
+        v["entries"], 8,
+        "the tenant and key made from the command line, and every answered request (the 404 too)"
     );
+    assert_eq!(v["registry_changes_pending"], 0);
     let shown = util::ok(&s.data, &["--json", "audit", "show", "--tenant", "acme"]);
     let e: Value = serde_json::from_str(&shown).unwrap();
-    assert_eq!(e[0]["action"], "screen.address");
-    assert_eq!(e[5]["status"], 404);
+    // Made with `keys create` while the server ran: audited by the server
+    // before the first request with the key.
+    assert_eq!(e[0]["action"], "tenants.create");
+    assert_eq!(e[0]["key"], "cli");
+    assert_eq!(e[0]["change"], 1);
+    assert_eq!(e[1]["action"], "keys.create");
+    assert_eq!(e[1]["change"], 2);
+    let id = k.strip_prefix("chk_").unwrap().split_once('_').unwrap().0;
+    assert!(e[1]["target"].as_str().unwrap().starts_with(id), "{}", e[1]);
+    assert_eq!(e[2]["action"], "screen.address");
+    assert_eq!(e[7]["status"], 404);
+    // A revocation while no server runs is pending until the next one
+    // starts, and `audit verify` says so.
+    util::ok(&s.data, &["keys", "revoke", id]);
+    let out = util::ok(&s.data, &["--json", "audit", "verify"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["registry_changes_pending"], 1);
+    assert!(util::ok(&s.data, &["audit", "verify"]).contains("not in the log yet"));
     // change one byte of the third entry's target
     let path = s.data.join("serve/audit.log");
     let mut bytes = std::fs::read(&path).unwrap();
@@ -471,4 +488,47 @@ fn audit_log_is_chained_and_tampering_is_named() {
     std::fs::write(&path, &bytes).unwrap();
     let err = util::fails(&s.data, &["audit", "verify"]);
     assert!(err.contains("entry 3"), "{err}");
+}
+
+#[test]
+fn command_line_key_changes_reach_the_audit_log() {
+    let (tmp, data) = Server::prepare();
+    // Made before the server starts: audited when it starts.
+    let k = key(&data, "acme", "admin", 1000);
+    let mut s = Server::start(tmp, data);
+    // Oldest first (the API lists the newest first).
+    let audit = |s: &Server| -> Vec<Value> {
+        let mut e = s.ok(&k, "GET", "/v1/audit?limit=1000", None)["entries"]
+            .as_array()
+            .unwrap()
+            .clone();
+        e.sort_by_key(|x| x["seq"].as_u64());
+        e
+    };
+    let e = audit(&s);
+    let actions: Vec<&str> = e.iter().map(|x| x["action"].as_str().unwrap()).collect();
+    assert_eq!(&actions[..2], ["tenants.create", "keys.create"], "{e:?}");
+    // Revoked from the command line while the server runs: audited within
+    // the server's watch interval, without any request.
+    let other = s.key("acme", "analyst", 1000);
+    let oid = other
+        .strip_prefix("chk_")
+        .unwrap()
+        .split_once('_')
+        .unwrap()
+        .0
+        .to_string();
+    util::ok(&s.data, &["keys", "revoke", &oid]);
+    wait_for("the revocation in the audit log", || {
+        audit(&s).iter().any(|x| {
+            x["action"] == "keys.revoke"
+                && x["key"] == "cli"
+                && x["target"].as_str().unwrap().starts_with(&oid)
+        })
+    });
+    // Each change is audited once, also across a restart.
+    s.restart();
+    let e = audit(&s);
+    let changes: Vec<u64> = e.iter().filter_map(|x| x["change"].as_u64()).collect();
+    assert_eq!(changes, [1, 2, 3, 4], "{e:?}");
 }

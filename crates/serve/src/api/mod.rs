@@ -123,6 +123,9 @@ async fn guard(State(app): State<App>, mut req: Request, next: Next) -> Response
         }
     };
     req.extensions_mut().insert(caller.clone());
+    // A key or tenant made from the command line is audited before the
+    // first request that uses it.
+    app.audit_registry_changes();
     let route = req
         .extensions()
         .get::<MatchedPath>()
