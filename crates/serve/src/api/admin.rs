@@ -339,16 +339,7 @@ pub(crate) async fn audit(
     let dir = app.dir().to_path_buf();
     let tenant = caller.tenant.clone();
     let entries = tokio::task::spawn_blocking(move || {
-        let mut ring = std::collections::VecDeque::new();
-        audit::scan(&dir, |e| {
-            if e.tenant == tenant {
-                if ring.len() == limit as usize {
-                    ring.pop_front();
-                }
-                ring.push_back(e);
-            }
-        })
-        .map(|_| ring.into_iter().rev().collect::<Vec<_>>())
+        audit::newest(&dir, limit as usize, |e| e.tenant == tenant)
     })
     .await
     .map_err(|e| Problem::internal(&e))?
