@@ -11,7 +11,7 @@ use crate::util;
 #[test]
 fn screening_end_to_end() {
     let (tmp, data) = Server::prepare();
-    let s = Server::start(tmp, data);
+    let mut s = Server::start(tmp, data);
     let k = s.key("acme", "analyst", 100_000);
     // /health alone answers without a key
     let h = raw(&s.addr, "GET", "/health", &[], b"");
@@ -116,6 +116,42 @@ fn screening_end_to_end() {
     assert!(res["source_value_sat"].as_u64().unwrap() > 0);
     assert!(!res["destinations"].as_array().unwrap().is_empty());
     assert!(res["txs_visited"].as_u64().unwrap() > 1);
+    // the job and its result survive a restart; ids go on from there
+    let job = s.ok(&k, "GET", &format!("/v1/traces/{id}"), None);
+    s.restart();
+    let again = s.ok(&k, "GET", &format!("/v1/traces/{id}"), None);
+    assert_eq!(again["status"], "done");
+    assert_eq!(again["elapsed_ms"], job["elapsed_ms"]);
+    assert_eq!(again["txs_visited"], job["txs_visited"]);
+    assert_eq!(
+        s.ok(&k, "GET", &format!("/v1/traces/{id}/result"), None),
+        res
+    );
+    let j2 = s.call(
+        &k,
+        "POST",
+        "/v1/traces",
+        Some(json!({"chain": "bitcoin", "from": theft, "direction": "backward", "max_hops": 3})),
+    );
+    assert_eq!(j2.json()["id"].as_u64().unwrap(), id + 1);
+    // a job the server was running when it stopped is reported failed
+    let saved = s
+        .data
+        .join(format!("serve/tenants/acme/traces/{}.json", id + 2));
+    std::fs::write(
+        &saved,
+        format!(
+            r#"{{"id":{},"from":"x","elapsed_ms":0,"status":"running"}}"#,
+            id + 2
+        ),
+    )
+    .unwrap();
+    s.restart();
+    let lost = s.ok(&k, "GET", &format!("/v1/traces/{}", id + 2), None);
+    assert_eq!(lost["status"], "failed", "{lost}");
+    assert!(lost["error"].as_str().unwrap().contains("interrupted"));
+    s.call(&k, "GET", &format!("/v1/traces/{}/result", id + 2), None)
+        .problem(409);
     // the policy in force is the documented default
     let p = s.ok(&k, "GET", "/v1/policy", None);
     assert_eq!(p["name"], "chainhound-default");

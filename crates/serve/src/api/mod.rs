@@ -5,6 +5,7 @@
 mod admin;
 mod docs;
 mod entities;
+mod saved_traces;
 mod screening;
 mod tags;
 pub(crate) mod traces;

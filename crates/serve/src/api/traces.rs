@@ -1,8 +1,9 @@
 //! Trace jobs: long traces run in the background; the client polls their
-//! progress and fetches the result. Jobs live in memory (a restart forgets
-//! them; the audit log keeps who started what) and are per tenant.
+//! progress and fetches the result. Jobs are per tenant and saved to disk
+//! (`super::saved_traces`): a restarted server still answers for them.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use chainhound_trace::{Direction, Limits, Model, TraceReport, TraceRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::saved_traces::{self, SavedJob, SavedOutcome};
 use super::{answer, Body, PathParam};
 use crate::auth::Caller;
 use crate::error::Problem;
@@ -95,7 +97,7 @@ pub struct TraceJob {
 }
 
 /// Where traced value ended.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct DestinationView {
     /// Entity id.
     pub entity: u32,
@@ -118,7 +120,7 @@ pub struct DestinationView {
 }
 
 /// A CoinJoin the value passed.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct MixerView {
     /// Transaction id.
     pub txid: String,
@@ -131,7 +133,7 @@ pub struct MixerView {
 }
 
 /// A finished trace.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TraceResult {
     /// Job id.
     pub id: u64,
@@ -163,7 +165,51 @@ struct Job {
     from: String,
     started: Instant,
     finished: Option<Instant>,
-    outcome: Option<Result<Arc<TraceResult>, String>>,
+    /// Jobs found on disk at start: their saved run time.
+    saved_elapsed: Option<u64>,
+    outcome: Option<Outcome>,
+}
+
+/// How a finished job ended.
+#[derive(Clone)]
+enum Outcome {
+    /// The result, or `None` when it is on disk (read when asked for).
+    Done {
+        txs_visited: u64,
+        result: Option<Arc<TraceResult>>,
+    },
+    Failed(String),
+}
+
+/// `tenant`'s jobs, read from disk on first use.
+fn tenant_jobs<'a>(
+    all: &'a mut HashMap<String, TenantJobs>,
+    serve: &Path,
+    tenant: &str,
+) -> &'a mut TenantJobs {
+    all.entry(tenant.to_string()).or_insert_with(|| {
+        let mut map = std::collections::BTreeMap::new();
+        for (id, from, elapsed, state) in saved_traces::list(serve, tenant) {
+            let outcome = match state {
+                Ok(txs_visited) => Outcome::Done {
+                    txs_visited,
+                    result: None,
+                },
+                Err(e) => Outcome::Failed(e),
+            };
+            map.insert(
+                id,
+                Job {
+                    from,
+                    started: Instant::now(),
+                    finished: Some(Instant::now()),
+                    saved_elapsed: Some(elapsed),
+                    outcome: Some(outcome),
+                },
+            );
+        }
+        (map.keys().last().copied().unwrap_or(0), map)
+    })
 }
 
 /// One tenant's jobs: the last id given and the jobs by id.
@@ -233,14 +279,16 @@ fn job_view(id: u64, j: &Job) -> TraceJob {
     let end = j.finished.unwrap_or_else(Instant::now);
     let (status, txs, error) = match &j.outcome {
         None => ("running", None, None),
-        Some(Ok(r)) => ("done", Some(r.txs_visited), None),
-        Some(Err(e)) => ("failed", None, Some(e.clone())),
+        Some(Outcome::Done { txs_visited, .. }) => ("done", Some(*txs_visited), None),
+        Some(Outcome::Failed(e)) => ("failed", None, Some(e.clone())),
     };
     TraceJob {
         id,
         status: status.into(),
         from: j.from.clone(),
-        elapsed_ms: end.duration_since(j.started).as_millis() as u64,
+        elapsed_ms: j
+            .saved_elapsed
+            .unwrap_or_else(|| end.duration_since(j.started).as_millis() as u64),
         txs_visited: txs,
         error,
     }
@@ -299,9 +347,10 @@ pub(crate) async fn start(
         max_sources: 10_000,
     };
     let jobs = &app.0.jobs;
+    let started = Instant::now();
     let id = {
         let mut g = jobs.inner.lock().expect("jobs lock");
-        let (next, map) = g.entry(caller.tenant.clone()).or_default();
+        let (next, map) = tenant_jobs(&mut g, app.dir(), &caller.tenant);
         if map.values().filter(|j| j.outcome.is_none()).count() >= MAX_RUNNING {
             return Err(Problem::conflict(format!(
                 "{MAX_RUNNING} trace jobs are already running for this tenant"
@@ -312,34 +361,90 @@ pub(crate) async fn start(
                 break;
             };
             map.remove(&first);
+            saved_traces::remove(app.dir(), &caller.tenant, first);
         }
         *next += 1;
         map.insert(
             *next,
             Job {
                 from: req.from.clone(),
-                started: Instant::now(),
+                started,
                 finished: None,
+                saved_elapsed: None,
                 outcome: None,
             },
         );
         *next
     };
+    let running = SavedJob {
+        id,
+        from: req.from.clone(),
+        elapsed_ms: 0,
+        outcome: SavedOutcome::Running,
+    };
+    if let Err(e) = saved_traces::save(app.dir(), &caller.tenant, &running) {
+        tracing::error!("saving trace job {id}: {e}");
+    }
     let app2 = app.clone();
     let tenant = caller.tenant.clone();
     let view2 = view.clone();
+    let from = req.from.clone();
     tokio::task::spawn_blocking(move || {
-        let out = match view2.engine() {
+        let out: Result<TraceResult, String> = match view2.engine() {
             Some(e) => e
                 .trace(&tr)
-                .map(|r| Arc::new(result_view(id, &r)))
+                .map(|r| result_view(id, &r))
                 .map_err(|e| e.to_string()),
             None => Err("the tracing engine went away".into()),
         };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        // Saved, the result is read from disk when asked for; if saving
+        // fails it stays in memory.
+        let (outcome, saved) = match out {
+            Ok(r) => {
+                let txs_visited = r.txs_visited;
+                let job = SavedJob {
+                    id,
+                    from,
+                    elapsed_ms,
+                    outcome: SavedOutcome::Done {
+                        result: Box::new(r),
+                    },
+                };
+                let saved = saved_traces::save(app2.dir(), &tenant, &job);
+                let SavedOutcome::Done { result } = job.outcome else {
+                    unreachable!("built as done")
+                };
+                let keep = saved.is_err().then(|| Arc::new(*result));
+                (
+                    Outcome::Done {
+                        txs_visited,
+                        result: keep,
+                    },
+                    saved,
+                )
+            }
+            Err(e) => {
+                let job = SavedJob {
+                    id,
+                    from,
+                    elapsed_ms,
+                    outcome: SavedOutcome::Failed { error: e.clone() },
+                };
+                (
+                    Outcome::Failed(e),
+                    saved_traces::save(app2.dir(), &tenant, &job),
+                )
+            }
+        };
+        if let Err(e) = saved {
+            tracing::error!("saving trace job {id}: {e}");
+        }
         let mut g = app2.0.jobs.inner.lock().expect("jobs lock");
         if let Some(j) = g.get_mut(&tenant).and_then(|(_, m)| m.get_mut(&id)) {
             j.finished = Some(Instant::now());
-            j.outcome = Some(out);
+            j.saved_elapsed = Some(elapsed_ms);
+            j.outcome = Some(outcome);
         }
     });
     let view = {
@@ -358,9 +463,10 @@ fn with_job<T>(
     id: u64,
     f: impl FnOnce(&Job) -> T,
 ) -> Result<T, Problem> {
-    let g = app.0.jobs.inner.lock().expect("jobs lock");
-    g.get(&caller.tenant)
-        .and_then(|(_, m)| m.get(&id))
+    let mut g = app.0.jobs.inner.lock().expect("jobs lock");
+    tenant_jobs(&mut g, app.dir(), &caller.tenant)
+        .1
+        .get(&id)
         .map(f)
         .ok_or_else(|| Problem::not_found(format!("no trace job {id}")))
 }
@@ -399,8 +505,27 @@ pub(crate) async fn result(
                 "trace job {id} is still running"
             )))
         }
-        Some(Err(e)) => return Err(Problem::conflict(format!("trace job {id} failed: {e}"))),
-        Some(Ok(r)) => r,
+        Some(Outcome::Failed(e)) => {
+            return Err(Problem::conflict(format!("trace job {id} failed: {e}")))
+        }
+        Some(Outcome::Done {
+            result: Some(r), ..
+        }) => r,
+        Some(Outcome::Done { result: None, .. }) => {
+            let (dir, tenant) = (app.dir().to_path_buf(), caller.tenant.clone());
+            let job = tokio::task::spawn_blocking(move || saved_traces::load(&dir, &tenant, id))
+                .await
+                .map_err(|e| Problem::internal(&e))?
+                .map_err(|e| Problem::internal(&format!("reading trace job {id}: {e}")))?;
+            match job.outcome {
+                SavedOutcome::Done { result } => Arc::new(*result),
+                _ => {
+                    return Err(Problem::internal(&format!(
+                        "trace job {id} is saved as unfinished"
+                    )))
+                }
+            }
+        }
     };
     app.commit(&caller, "trace.result", &id.to_string(), 200, Vec::new())
         .await?;
