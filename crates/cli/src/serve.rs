@@ -98,7 +98,7 @@ fn serve_then(ctx: &Ctx, a: ServeArgs, banner: impl FnOnce(SocketAddr) -> String
             eprintln!(
                 "  data {} ({} txs, {} resolvable tags, tracing {})",
                 ctx.data.display(),
-                v.store().counts().txs,
+                v.store().map_or(0, |s| s.counts().txs),
                 v.tag_count(),
                 if v.engine().is_some() {
                     "on"

@@ -406,7 +406,11 @@ pub fn resolve_transfer(
 ) -> Result<ResolvedTransfer, Problem> {
     let h = Hash32::from_display_hex(txid.trim())
         .map_err(|_| Problem::invalid(format!("txid must be 64 hex digits, got {txid:?}")))?;
-    let store = view.store();
+    let store = view.store().ok_or_else(|| {
+        Problem::not_found(format!(
+            "transaction {txid}: this server has no Bitcoin chain data (no <data>/btc), so it screens Bitcoin addresses against the tags alone and cannot resolve transfers"
+        ))
+    })?;
     let tx = store
         .tx_by_txid(&h)
         .ok_or_else(|| Problem::not_found(format!("transaction {txid} is not in the store")))?;
@@ -482,7 +486,9 @@ pub fn counterparty_addrs(
     r: &ResolvedTransfer,
     direction: Direction,
 ) -> Vec<(chainhound_types::AddrId, u64)> {
-    let store = view.store();
+    let Some(store) = view.store() else {
+        return Vec::new();
+    };
     let info = store.tx(r.tx);
     let mut by: BTreeMap<u32, u64> = BTreeMap::new();
     if direction == Direction::Deposit {
@@ -521,7 +527,9 @@ pub fn transfer(
     direction: Direction,
     r: &ResolvedTransfer,
 ) -> TransferResult {
-    let store = view.store();
+    let store = view
+        .store()
+        .expect("a resolved transfer comes from the view's store");
     let info = store.tx(r.tx);
     let value_sat: u64 = r
         .vouts
@@ -618,7 +626,7 @@ pub fn private_keys(view: &ChainView, subject: &Subject) -> (Vec<String>, Vec<u3
             let Ok(h) = Hash32::from_display_hex(txid) else {
                 return (Vec::new(), Vec::new());
             };
-            let Some(tx) = view.store().tx_by_txid(&h) else {
+            let Some(tx) = view.store().and_then(|s| s.tx_by_txid(&h)) else {
                 return (Vec::new(), Vec::new());
             };
             let r = ResolvedTransfer {
@@ -680,7 +688,7 @@ pub fn reevaluate(
             vouts,
         } => {
             let h = Hash32::from_display_hex(txid).ok()?;
-            let tx = view.store().tx_by_txid(&h)?;
+            let tx = view.store()?.tx_by_txid(&h)?;
             let r = ResolvedTransfer {
                 tx,
                 txid: txid.clone(),

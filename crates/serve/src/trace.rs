@@ -118,7 +118,9 @@ pub fn indirect(view: &ChainView, r: &ResolvedTransfer, d: Direction, value: u64
     // withdrawal: the beneficiary address's own history, both ways.
     let target = match d {
         Direction::Withdrawal => {
-            let store = view.store();
+            let store = view
+                .store()
+                .expect("a resolved transfer comes from the view's store");
             let first = store.tx(r.tx).outputs.start;
             Target::Address(store.output(chainhound_types::OutputId(first + vout)).addr)
         }

@@ -65,7 +65,9 @@ pub struct Resolved {
 
 /// A snapshot of `<data>/btc`, `<data>/btc/entities` and `<data>/intel`.
 pub struct ChainView {
-    store: Store,
+    /// `<data>/btc`; absent on a server with EVM data only (Bitcoin
+    /// addresses are then screened against the tags alone).
+    store: Option<Store>,
     clusters: Option<Clusters>,
     net: Network,
     tags: Vec<TagInfo>,
@@ -132,20 +134,34 @@ impl ChainView {
     /// Opens the data and resolves every public tag on this chain's network.
     pub fn open(data: &DataDir) -> Result<ChainView> {
         let stamp = data.stamp();
-        let store = Store::open(&data.btc()).map_err(|e| ServeError::Data {
-            what: "the store",
-            msg: e.to_string(),
-        })?;
-        let net = Network::from_magic(store.network_magic()).ok_or_else(|| ServeError::Data {
-            what: "the store",
-            msg: "unknown network magic".into(),
-        })?;
-        let clusters = match Clusters::open(&store) {
-            Ok(c) => Some(c),
-            Err(e) => {
+        // No Bitcoin store at all is a supported setup (EVM data only); one
+        // that fails to open is an error, never silently skipped.
+        let store = if data.btc().exists() {
+            Some(Store::open(&data.btc()).map_err(|e| ServeError::Data {
+                what: "the store",
+                msg: e.to_string(),
+            })?)
+        } else {
+            tracing::warn!(
+                "no Bitcoin store in {}: Bitcoin addresses are screened against the tags alone, transfers cannot be",
+                data.btc().display()
+            );
+            None
+        };
+        let net = match &store {
+            Some(s) => Network::from_magic(s.network_magic()).ok_or_else(|| ServeError::Data {
+                what: "the store",
+                msg: "unknown network magic".into(),
+            })?,
+            None => Network::Main,
+        };
+        let clusters = match store.as_ref().map(Clusters::open) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
                 tracing::warn!("entity clusters unavailable, screening without them: {e}");
                 None
             }
+            None => None,
         };
         let tag_store = TagStore::open(data.intel()).map_err(|e| ServeError::Data {
             what: "the tags",
@@ -159,6 +175,7 @@ impl ChainView {
         })?;
         let engine = match chainhound_trace::Engine::open(&data.root) {
             Ok(e) => Some(e),
+            Err(_) if store.is_none() => None,
             Err(e) => {
                 tracing::warn!(
                     "tracing engine unavailable (no indirect exposure, no trace jobs): {e}"
@@ -186,7 +203,7 @@ impl ChainView {
             let i = v.tags.len() as u32;
             v.tags.push(TagInfo::from_tag(t, canonical.clone()));
             v.by_addr.entry(canonical).or_default().push(i);
-            if let Some(id) = v.store.addr_id(&key) {
+            if let Some(id) = v.store.as_ref().and_then(|s| s.addr_id(&key)) {
                 if let Some((e, _)) = v.entity_of(id) {
                     v.by_entity.entry(e.0).or_default().push(i);
                 }
@@ -194,7 +211,7 @@ impl ChainView {
         }
         tracing::info!(
             "view: {} txs, {} resolvable tags on {} addresses, clusters {}; ethereum: {} tags, store {} ({:.2}s)",
-            v.store.counts().txs,
+            v.store.as_ref().map_or(0, |s| s.counts().txs),
             v.tags.len(),
             v.by_addr.len(),
             if v.clusters.is_some() {
@@ -221,9 +238,9 @@ impl ChainView {
         }
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The Bitcoin store, when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
     /// The clusters, when built.
     pub fn clusters(&self) -> Option<&Clusters> {
@@ -264,7 +281,7 @@ impl ChainView {
             return Err("address must be 1-200 characters".into());
         }
         let key = parse_address(address, self.net).map_err(|e| format!("{e}"))?;
-        let id = self.store.addr_id(&key);
+        let id = self.store.as_ref().and_then(|s| s.addr_id(&key));
         Ok(Resolved {
             address: render(&key, self.net),
             id,
@@ -272,9 +289,12 @@ impl ChainView {
         })
     }
 
-    /// Renders address `id`.
+    /// Renders address `id` (an id from the store; empty without one).
     pub fn render(&self, id: AddrId) -> String {
-        render(&self.store.addr_key(id), self.net)
+        self.store
+            .as_ref()
+            .map(|s| render(&s.addr_key(id), self.net))
+            .unwrap_or_default()
     }
 
     /// Tags on exactly this canonical address.

@@ -260,3 +260,77 @@ fn ethereum_private_tags_stay_in_their_tenant() {
     let e = s.ok(&a, "GET", &format!("/v1/entities/ethereum/{MIDDLE}"), None);
     assert_eq!(e["categories"], json!(["theft"]));
 }
+
+/// A server over Ethereum data and the real SDN list, with no Bitcoin
+/// store: Bitcoin addresses are still screened against the list, transfers
+/// get a 404 saying why, Ethereum works as usual.
+#[test]
+fn serves_without_bitcoin_data() {
+    let (Some(export), Some(sdn)) = (
+        util::shared("eth-etl-transactions-raphtory"),
+        util::shared("ofac-sdn/sdn_advanced_2025-11-19.xml.bz2"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    util::ok(
+        &data,
+        &["ingest", "evm", "--etl-csv", export.to_str().unwrap()],
+    );
+    util::ok(&data, &["import", "ofac", sdn.to_str().unwrap()]);
+    assert!(!data.join("btc").exists());
+    let listed = |chain: &str| -> String {
+        let out = util::ok(
+            &data,
+            &[
+                "tags", "list", "--source", "ofac", "--chain", chain, "--limit", "1", "--json",
+            ],
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v["tags"][0]["address"].as_str().unwrap().to_string()
+    };
+    let (btc, eth) = (listed("btc"), listed("eth"));
+    let s = Server::start(tmp, data);
+    let k = s.key("acme", "analyst", 1000);
+    let a = s.ok(
+        &k,
+        "POST",
+        "/v1/screen/address",
+        Some(json!({"chain": "bitcoin", "address": btc})),
+    );
+    assert_eq!(a["sanctioned"], true, "{a}");
+    assert_eq!(a["risk"], "SEVERE");
+    assert_eq!(a["on_chain"], false);
+    let t = s.call(
+        &k,
+        "POST",
+        "/v1/screen/transfer",
+        Some(
+            json!({"chain": "bitcoin", "asset": "BTC", "direction": "deposit",
+                    "txid": "00".repeat(32), "vout": 0}),
+        ),
+    );
+    let p = t.problem(404);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no Bitcoin chain data"),
+        "{p}"
+    );
+    let e = s.ok(
+        &k,
+        "POST",
+        "/v1/screen/address",
+        Some(json!({"chain": "ethereum", "address": eth})),
+    );
+    assert_eq!(e["sanctioned"], true, "{e}");
+    s.call(
+        &k,
+        "POST",
+        "/v1/traces",
+        Some(json!({"chain": "bitcoin", "from": btc, "direction": "forward"})),
+    )
+    .problem(503);
+}
