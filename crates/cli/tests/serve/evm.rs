@@ -293,12 +293,15 @@ fn serves_without_bitcoin_data() {
     let (btc, eth) = (listed("btc"), listed("eth"));
     let s = Server::start(tmp, data);
     let k = s.key("acme", "analyst", 1000);
-    let a = s.ok(
-        &k,
-        "POST",
-        "/v1/screen/address",
-        Some(json!({"chain": "bitcoin", "address": btc})),
-    );
+    let screen = |chain: &str, address: &str| {
+        s.ok(
+            &k,
+            "POST",
+            "/v1/screen/address",
+            Some(json!({"chain": chain, "address": address})),
+        )
+    };
+    let a = screen("bitcoin", &btc);
     assert_eq!(a["sanctioned"], true, "{a}");
     assert_eq!(a["risk"], "SEVERE");
     assert_eq!(a["on_chain"], false);
@@ -319,12 +322,7 @@ fn serves_without_bitcoin_data() {
             .contains("no Bitcoin chain data"),
         "{p}"
     );
-    let e = s.ok(
-        &k,
-        "POST",
-        "/v1/screen/address",
-        Some(json!({"chain": "ethereum", "address": eth})),
-    );
+    let e = screen("ethereum", &eth);
     assert_eq!(e["sanctioned"], true, "{e}");
     s.call(
         &k,
