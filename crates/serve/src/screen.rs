@@ -610,9 +610,9 @@ pub fn private_keys(view: &ChainView, subject: &Subject) -> (Vec<String>, Vec<u3
                 None => (Vec::new(), Vec::new()),
             }
         }
-        Subject::Address { address, .. } => {
+        Subject::Address { chain, address } => {
             let e = view
-                .resolve(address)
+                .resolve_on(*chain, address)
                 .ok()
                 .and_then(|r| r.entity.map(|(e, _)| e.0));
             (vec![address.clone()], e.into_iter().collect())
@@ -676,7 +676,7 @@ pub fn reevaluate(
     }
     match subject {
         Subject::Address { chain, address } => {
-            let r = view.resolve(address).ok()?;
+            let r = view.resolve_on(*chain, address).ok()?;
             let a = self::address(view, pv, policy, *chain, &r);
             Some((a.risk, a.categories))
         }

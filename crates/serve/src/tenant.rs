@@ -33,6 +33,11 @@ pub enum ChainName {
     /// Ethereum mainnet: the account store `<data>/evm/eth` (`chainhound
     /// ingest evm`) and the EVM attribution tags.
     Ethereum,
+    /// TRON (TRX and TRC-20 tokens such as USDT; most of OFAC's "USDT"
+    /// addresses are TRON's): addresses are screened against the tags
+    /// alone, as there is no TRON chain data yet; transfers, entities and
+    /// traces are refused with 422.
+    Tron,
 }
 
 /// What was screened.

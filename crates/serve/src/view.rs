@@ -195,6 +195,14 @@ impl ChainView {
             stamp,
         };
         for t in tag_store.tags() {
+            // TRON: matched by the address as normalized at import.
+            if t.chain == chainhound_intel::Chain::Tron {
+                let canonical = t.address.clone();
+                let i = v.tags.len() as u32;
+                v.tags.push(TagInfo::from_tag(t, canonical.clone()));
+                v.by_addr.entry(canonical).or_default().push(i);
+                continue;
+            }
             // Only tags on addresses of this chain and network resolve.
             let Ok(key) = parse_address(&t.address, net) else {
                 continue;
@@ -286,6 +294,33 @@ impl ChainView {
             address: render(&key, self.net),
             id,
             entity: id.and_then(|i| self.entity_of(i)),
+        })
+    }
+
+    /// [`ChainView::resolve`] for an address of `chain`: TRON addresses
+    /// (base58check, version 0x41, `T…`) are checked and normalized but
+    /// never on a stored chain; the others are Bitcoin's.
+    pub fn resolve_on(
+        &self,
+        chain: crate::tenant::ChainName,
+        address: &str,
+    ) -> std::result::Result<Resolved, String> {
+        if chain != crate::tenant::ChainName::Tron {
+            return self.resolve(address);
+        }
+        if address.is_empty() || address.len() > 200 {
+            return Err("address must be 1-200 characters".into());
+        }
+        let a = chainhound_intel::infer(address, Some("TRX"));
+        if a.chain != chainhound_intel::Chain::Tron {
+            return Err(format!(
+                "{address:?} is not a TRON address (base58check of version 0x41, 34 characters starting with T, with a valid checksum)"
+            ));
+        }
+        Ok(Resolved {
+            address: a.normalized,
+            id: None,
+            entity: None,
         })
     }
 

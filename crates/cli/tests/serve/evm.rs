@@ -332,3 +332,87 @@ fn serves_without_bitcoin_data() {
     )
     .problem(503);
 }
+
+/// TRON addresses (most of OFAC's "USDT" listings) are screened against
+/// the real SDN list, with checksums checked; TRON transfers, entities and
+/// traces are refused with a reason; a private tag on a TRON address
+/// counts.
+#[test]
+fn tron_addresses_are_screened_against_the_tags() {
+    let Some(sdn) = util::shared("ofac-sdn/sdn_advanced_2025-11-19.xml.bz2") else {
+        return;
+    };
+    let (tmp, data) = Server::prepare();
+    util::ok(&data, &["import", "ofac", sdn.to_str().unwrap()]);
+    let out = util::ok(
+        &data,
+        &[
+            "tags", "list", "--source", "ofac", "--chain", "tron", "--limit", "1", "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let listed = v["tags"][0]["address"].as_str().unwrap().to_string();
+    let s = Server::start(tmp, data);
+    let k = s.key("acme", "analyst", 1000);
+    let screen = |chain: &str, address: &str| {
+        s.call(
+            &k,
+            "POST",
+            "/v1/screen/address",
+            Some(json!({"chain": chain, "address": address})),
+        )
+    };
+    let a = screen("tron", &listed).json();
+    assert_eq!(a["sanctioned"], true, "{a}");
+    assert_eq!(a["risk"], "SEVERE");
+    assert_eq!(a["on_chain"], false);
+    assert_eq!(a["address"], listed);
+    assert_eq!(a["tags"][0]["source"], "ofac");
+    // Not a Bitcoin address; a changed character breaks the checksum.
+    screen("bitcoin", &listed).problem(422);
+    let mut bad = listed.clone().into_bytes();
+    bad[10] = if bad[10] == b'a' { b'b' } else { b'a' };
+    let p = screen("tron", std::str::from_utf8(&bad).unwrap()).problem(422);
+    assert!(
+        p["detail"].as_str().unwrap().contains("not a TRON address"),
+        "{p}"
+    );
+    // An unlisted, well-formed TRON address (the zero account) is LOW.
+    let zero = "T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb";
+    assert_eq!(screen("tron", zero).json()["risk"], "LOW");
+    // A private tag on it counts for this tenant.
+    s.ok(
+        &k,
+        "POST",
+        "/v1/tags",
+        Some(json!({"chain": "tron", "address": zero, "category": "scam", "label": "case 42 pig-butchering wallet"})),
+    );
+    let a = screen("tron", zero).json();
+    assert_eq!(
+        a["tags"][0]["label"], "case 42 pig-butchering wallet",
+        "{a}"
+    );
+    // What needs chain data is refused, saying why.
+    let t = s.call(
+        &k,
+        "POST",
+        "/v1/screen/transfer",
+        Some(
+            json!({"chain": "tron", "asset": "USDT", "direction": "deposit",
+                    "txid": "00".repeat(32), "address": zero}),
+        ),
+    );
+    assert!(t.problem(422)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no TRON chain data"));
+    s.call(&k, "GET", &format!("/v1/entities/tron/{listed}"), None)
+        .problem(422);
+    s.call(
+        &k,
+        "POST",
+        "/v1/traces",
+        Some(json!({"chain": "tron", "from": listed, "direction": "forward"})),
+    )
+    .problem(422);
+}

@@ -79,6 +79,11 @@ pub(crate) async fn entity(
             .await?;
         return Ok(answer(StatusCode::OK, &v));
     }
+    if chain == ChainName::Tron {
+        return Err(Problem::invalid(
+            "entities are not available on tron: this server has no TRON chain data; screen the address (POST /v1/screen/address) for its tags",
+        ));
+    }
     let r = view
         .resolve(&address)
         .map_err(|e| Problem::invalid(format!("address: {e}")))?;

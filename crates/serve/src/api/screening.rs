@@ -24,7 +24,8 @@ pub const MAX_BATCH: usize = 1000;
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
-    /// Chain (`bitcoin` or `ethereum`; others are refused with 422).
+    /// Chain (`bitcoin`, `ethereum`, or `tron`, screened against the tags
+    /// alone; others are refused with 422).
     pub chain: ChainName,
     /// The address; checksums are verified (base58check, bech32; EIP-55
     /// when an EVM address is mixed case).
@@ -46,7 +47,8 @@ pub enum TransferDirection {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    /// Chain (`bitcoin` or `ethereum`).
+    /// Chain (`bitcoin` or `ethereum`; `tron` is refused with 422, as
+    /// there is no TRON chain data).
     pub chain: ChainName,
     /// Asset: `BTC` on bitcoin; on ethereum `ETH`, a token symbol naming
     /// one stored token (`USDT`), or a token contract address.
@@ -255,7 +257,7 @@ fn run_one(app: &App, caller: &Caller, item: Item) -> Result<(Outcome, String), 
         }
         (None, Item::Address(req)) => {
             let r = view
-                .resolve(&req.address)
+                .resolve_on(req.chain, &req.address)
                 .map_err(|e| Problem::invalid(format!("address: {e}")))?;
             let (pv, policy) = {
                 let t = tenant.lock().expect("tenant lock");
@@ -273,6 +275,11 @@ fn run_one(app: &App, caller: &Caller, item: Item) -> Result<(Outcome, String), 
             (Outcome::Address(a), subject)
         }
         (None, Item::Transfer(req)) => {
+            if req.chain == ChainName::Tron {
+                return Err(Problem::invalid(
+                    "TRON transfers cannot be screened: this server has no TRON chain data; screen the counterparty's address (POST /v1/screen/address with chain tron)",
+                ));
+            }
             if req.amount.is_some() {
                 return Err(Problem::invalid(
                     "amount is for EVM chains: on bitcoin give amount_sat (an integer)",

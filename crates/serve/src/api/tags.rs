@@ -81,7 +81,7 @@ pub(crate) async fn add(
             entity: None,
         },
         None => view
-            .resolve(&req.address)
+            .resolve_on(req.chain, &req.address)
             .map_err(|e| Problem::invalid(format!("address: {e}")))?,
     };
     let t = app.tenant(&caller.tenant)?;

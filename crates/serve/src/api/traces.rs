@@ -312,6 +312,11 @@ pub(crate) async fn start(
             req.chain
         )));
     }
+    if req.chain == ChainName::Tron {
+        return Err(Problem::invalid(
+            "trace jobs run on bitcoin: this server has no TRON chain data",
+        ));
+    }
     let Some(engine) = view.engine() else {
         return Err(Problem::unavailable(
             "no tracing engine over this data (build the entity clusters with `chainhound cluster`)",

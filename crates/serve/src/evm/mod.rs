@@ -43,7 +43,7 @@ pub const SCREENED_ROLES: [(Role, &str); 3] = [
 pub fn store_dir(chain: crate::tenant::ChainName) -> Option<&'static str> {
     match chain {
         crate::tenant::ChainName::Ethereum => Some("eth"),
-        crate::tenant::ChainName::Bitcoin => None,
+        crate::tenant::ChainName::Bitcoin | crate::tenant::ChainName::Tron => None,
     }
 }
 
