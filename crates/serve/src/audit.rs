@@ -159,17 +159,32 @@ pub fn newest(dir: &Path, limit: usize, keep: impl FnMut(&Entry) -> bool) -> Res
 fn newest_chunked(
     dir: &Path,
     limit: usize,
-    mut keep: impl FnMut(&Entry) -> bool,
+    keep: impl FnMut(&Entry) -> bool,
     chunk_len: u64,
 ) -> Result<Vec<Entry>> {
-    use std::io::{Read, Seek, SeekFrom};
     let path = dir.join(AUDIT_LOG);
-    let mut file = match fs::File::open(&path) {
+    let file = match fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(ServeError::io(&path, e)),
     };
     let len = file.metadata().map_err(|e| ServeError::io(&path, e))?.len();
+    newest_in(file, len, &path, limit, keep, chunk_len)
+}
+
+/// [`newest`] over the `len` bytes of any seekable reader (`path` names
+/// it in errors).
+pub fn newest_in(
+    mut file: impl std::io::Read + std::io::Seek,
+    len: u64,
+    path: &Path,
+    limit: usize,
+    mut keep: impl FnMut(&Entry) -> bool,
+    chunk_len: u64,
+) -> Result<Vec<Entry>> {
+    use std::io::SeekFrom;
+    let path = path.to_path_buf();
+    let chunk_len = chunk_len.max(1);
     let mut out = Vec::new();
     if len == 0 || limit == 0 {
         return Ok(out);
@@ -446,6 +461,22 @@ mod tests {
         assert!(newest(d.path(), 1000, |_| true).is_err());
         fs::write(d.path().join(AUDIT_LOG), &text[..text.len() - 5]).unwrap();
         assert!(newest(d.path(), 1, |_| true).is_err());
+    }
+
+    /// The fuzz entry point's differential check on a valid log and on
+    /// damaged copies (the fuzz target runs it on arbitrary bytes).
+    #[test]
+    fn fuzz_entry_point_agrees_on_sample_logs() {
+        let d = tempfile::tempdir().unwrap();
+        write_log(d.path(), 12);
+        let log = fs::read(d.path().join(AUDIT_LOG)).unwrap();
+        assert_eq!(crate::fuzzing::audit_log(&log), 12);
+        for i in (0..log.len()).step_by(17) {
+            let mut b = log.clone();
+            b[i] ^= 0x20;
+            crate::fuzzing::audit_log(&b);
+            crate::fuzzing::audit_log(&log[..i]);
+        }
     }
 
     #[test]
