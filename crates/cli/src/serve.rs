@@ -106,17 +106,19 @@ fn serve_then(ctx: &Ctx, a: ServeArgs, banner: impl FnOnce(SocketAddr) -> String
                     "off: no clusters"
                 }
             );
-            if let Some(e) = v.evm(chainhound_serve::tenant::ChainName::Ethereum) {
+            let tags = v
+                .evm(chainhound_serve::tenant::ChainName::Ethereum)
+                .map_or(0, |e| e.tag_count());
+            let mut stores = 0;
+            for (chain, e) in v.evm_stores() {
+                stores += 1;
                 eprintln!(
-                    "  ethereum: {} EVM tags, account store {} (loaded in {:.2} s)",
-                    e.tag_count(),
-                    if e.has_store() {
-                        "<data>/evm/eth"
-                    } else {
-                        "absent: address screening from the tags only"
-                    },
+                    "  {chain:?}: account store loaded in {:.2} s, {tags} EVM tags",
                     e.load_time.as_secs_f64()
                 );
+            }
+            if stores == 0 {
+                eprintln!("  EVM chains: no account store; addresses screened from the {tags} EVM tags only");
             }
             eprintln!(
                 "  docs http://{addr}/docs  ·  OpenAPI http://{addr}/openapi.json  ·  Ctrl-C stops"

@@ -33,6 +33,20 @@ pub enum ChainName {
     /// Ethereum mainnet: the account store `<data>/evm/eth` (`chainhound
     /// ingest evm`) and the EVM attribution tags.
     Ethereum,
+    /// BNB Smart Chain: `<data>/evm/bsc` (`chainhound ingest evm --chain
+    /// bsc`) when present, and the EVM tags (an address is the same key on
+    /// every EVM chain), as for each EVM chain below.
+    Bsc,
+    /// Polygon PoS: `<data>/evm/polygon`.
+    Polygon,
+    /// Arbitrum One: `<data>/evm/arbitrum`.
+    Arbitrum,
+    /// OP Mainnet: `<data>/evm/optimism`.
+    Optimism,
+    /// Base: `<data>/evm/base`.
+    Base,
+    /// Avalanche C-Chain: `<data>/evm/avalanche`.
+    Avalanche,
     /// TRON (TRX and TRC-20 tokens such as USDT; most of OFAC's "USDT"
     /// addresses are TRON's): addresses are screened against the tags
     /// alone, as there is no TRON chain data yet; transfers, entities and

@@ -77,8 +77,8 @@ pub struct ChainView {
     by_entity: HashMap<u32, Vec<u32>>,
     stamp: Stamp,
     engine: Option<chainhound_trace::Engine>,
-    /// Ethereum: `<data>/evm/eth` and the EVM tags.
-    ethereum: crate::evm::EvmView,
+    /// Each EVM chain: `<data>/evm/<dir>` when present and the EVM tags.
+    evm: Vec<(crate::tenant::ChainName, crate::evm::EvmView)>,
 }
 
 /// What the view was built from, to notice changes.
@@ -90,8 +90,9 @@ pub struct Stamp {
     pub intel: Option<SystemTime>,
     /// The clusters' metadata modification time.
     pub clusters: Option<SystemTime>,
-    /// The Ethereum store's manifest modification time.
-    pub ethereum: Option<SystemTime>,
+    /// The EVM stores' manifest modification times, in
+    /// [`crate::evm::EVM_CHAINS`] order.
+    pub evm: Vec<Option<SystemTime>>,
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -125,7 +126,11 @@ impl DataDir {
             store_generation: Store::open(&btc).map(|s| s.generation()).unwrap_or(0),
             intel: mtime(&self.intel().join("MANIFEST")).or_else(|| mtime(&self.intel())),
             clusters: mtime(&btc.join("entities")),
-            ethereum: mtime(&self.evm("eth").join("MANIFEST")),
+            evm: crate::evm::EVM_CHAINS
+                .iter()
+                .filter_map(|&c| crate::evm::store_dir(c))
+                .map(|d| mtime(&self.evm(d).join("MANIFEST")))
+                .collect(),
         }
     }
 }
@@ -167,12 +172,17 @@ impl ChainView {
             what: "the tags",
             msg: e.to_string(),
         })?;
-        let ethereum = crate::evm::EvmView::open(&data.evm("eth"), &tag_store).map_err(|msg| {
-            ServeError::Data {
-                what: "the ethereum store",
-                msg,
-            }
-        })?;
+        let shared = std::sync::Arc::new(crate::evm::EvmTags::read(&tag_store));
+        let mut evm = Vec::new();
+        for chain in crate::evm::EVM_CHAINS {
+            let dir = crate::evm::store_dir(chain).expect("an EVM chain");
+            let ev = crate::evm::EvmView::open(chain, &data.evm(dir), shared.clone(), &tag_store)
+                .map_err(|msg| ServeError::Data {
+                what: "an EVM store",
+                msg: format!("{}: {msg}", data.evm(dir).display()),
+            })?;
+            evm.push((chain, ev));
+        }
         let engine = match chainhound_trace::Engine::open(&data.root) {
             Ok(e) => Some(e),
             Err(_) if store.is_none() => None,
@@ -184,7 +194,7 @@ impl ChainView {
             }
         };
         let mut v = ChainView {
-            ethereum,
+            evm,
             engine,
             store,
             clusters,
@@ -217,8 +227,14 @@ impl ChainView {
                 }
             }
         }
+        let evm_stores: Vec<String> = v
+            .evm
+            .iter()
+            .filter(|(_, e)| e.has_store())
+            .map(|(c, e)| format!("{c:?} ({:.2}s)", e.load_time.as_secs_f64()))
+            .collect();
         tracing::info!(
-            "view: {} txs, {} resolvable tags on {} addresses, clusters {}; ethereum: {} tags, store {} ({:.2}s)",
+            "view: {} txs, {} resolvable tags on {} addresses, clusters {}; {} EVM tags, EVM stores {:?}",
             v.store.as_ref().map_or(0, |s| s.counts().txs),
             v.tags.len(),
             v.by_addr.len(),
@@ -227,23 +243,25 @@ impl ChainView {
             } else {
                 "absent"
             },
-            v.ethereum.tag_count(),
-            if v.ethereum.has_store() {
-                "loaded"
-            } else {
-                "absent"
-            },
-            v.ethereum.load_time.as_secs_f64()
+            v.evm.first().map_or(0, |(_, e)| e.tag_count()),
+            evm_stores
         );
         Ok(v)
     }
 
-    /// The EVM view of `chain` (`None` for Bitcoin).
+    /// The EVM view of `chain` (`None` for Bitcoin and TRON).
     pub fn evm(&self, chain: crate::tenant::ChainName) -> Option<&crate::evm::EvmView> {
-        match crate::evm::store_dir(chain) {
-            Some(_) => Some(&self.ethereum),
-            None => None,
-        }
+        self.evm.iter().find(|(c, _)| *c == chain).map(|(_, v)| v)
+    }
+
+    /// The EVM chains whose account store is loaded.
+    pub fn evm_stores(
+        &self,
+    ) -> impl Iterator<Item = (crate::tenant::ChainName, &crate::evm::EvmView)> {
+        self.evm
+            .iter()
+            .filter(|(_, v)| v.has_store())
+            .map(|(c, v)| (*c, v))
     }
 
     /// The Bitcoin store, when there is one.

@@ -416,3 +416,77 @@ fn tron_addresses_are_screened_against_the_tags() {
     )
     .problem(422);
 }
+
+/// Every EVM chain over its own store: the export ingested as `bsc` is
+/// screened on `bsc` with its chain data; `polygon`, with no store, from the
+/// shared EVM tags alone (one key, one address on every EVM chain).
+#[test]
+fn each_evm_chain_has_its_own_store() {
+    let Some(export) = util::shared("eth-etl-transactions-raphtory") else {
+        return;
+    };
+    let (tmp, data) = Server::prepare();
+    util::ok(
+        &data,
+        &[
+            "ingest",
+            "evm",
+            "--chain",
+            "bsc",
+            "--etl-csv",
+            export.to_str().unwrap(),
+        ],
+    );
+    let csv = tmp.path().join("sdn-evm.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "address,label,category,currency,source\n{LISTED},TEST LISTING,sanction,ETH,https://example.org/sdn\n"
+        ),
+    )
+    .unwrap();
+    util::ok(
+        &data,
+        &[
+            "import",
+            "csv",
+            "--source",
+            "sdn-test",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(!data.join("evm/eth").exists());
+    let s = Server::start(tmp, data);
+    let k = s.key("acme", "analyst", 1000);
+    let screen = |chain: &str, address: &str| {
+        s.ok(
+            &k,
+            "POST",
+            "/v1/screen/address",
+            Some(json!({"chain": chain, "address": address})),
+        )
+    };
+    for chain in ["bsc", "polygon", "ethereum"] {
+        let a = screen(chain, LISTED);
+        assert_eq!(a["chain"], chain);
+        assert_eq!(a["sanctioned"], true, "{a}");
+        assert_eq!(a["on_chain"], chain == "bsc", "{a}");
+    }
+    // The deposit of TX2 exists on bsc's store only; its native coin is BNB.
+    let transfer = |chain: &str, asset: &str| {
+        s.call(
+            &k,
+            "POST",
+            "/v1/screen/transfer",
+            Some(
+                json!({"chain": chain, "asset": asset, "direction": "deposit",
+                        "txid": TX2, "address": DEPOSIT, "amount": TX2_WEI}),
+            ),
+        )
+    };
+    let d = transfer("bsc", "BNB").json();
+    assert_eq!(d["risk"], "SEVERE", "{d}");
+    assert_eq!(d["asset"], "BNB", "{d}");
+    transfer("bsc", "ETH").problem(422);
+    assert!(transfer("polygon", "POL").status >= 400);
+}

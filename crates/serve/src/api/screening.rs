@@ -24,8 +24,9 @@ pub const MAX_BATCH: usize = 1000;
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
-    /// Chain (`bitcoin`, `ethereum`, or `tron`, screened against the tags
-    /// alone; others are refused with 422).
+    /// Chain: `bitcoin`, `ethereum` and the other EVM chains (`bsc`,
+    /// `polygon`, `arbitrum`, `optimism`, `base`, `avalanche`), or `tron`
+    /// (screened against the tags alone); others are refused with 422.
     pub chain: ChainName,
     /// The address; checksums are verified (base58check, bech32; EIP-55
     /// when an EVM address is mixed case).
@@ -47,11 +48,12 @@ pub enum TransferDirection {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    /// Chain (`bitcoin` or `ethereum`; `tron` is refused with 422, as
-    /// there is no TRON chain data).
+    /// Chain: `bitcoin`, `ethereum` or another EVM chain (`bsc`, …);
+    /// `tron` is refused with 422, as there is no TRON chain data.
     pub chain: ChainName,
-    /// Asset: `BTC` on bitcoin; on ethereum `ETH`, a token symbol naming
-    /// one stored token (`USDT`), or a token contract address.
+    /// Asset: `BTC` on bitcoin; on an EVM chain its native coin (`ETH`;
+    /// `BNB` on bsc, `POL` on polygon, `AVAX` on avalanche), a token symbol
+    /// naming one stored token (`USDT`), or a token contract address.
     pub asset: String,
     /// Deposit or withdrawal.
     pub direction: TransferDirection,

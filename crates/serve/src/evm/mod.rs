@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chainhound_evm::model::{self, LabelSource, Labels, Role, Seed, TraceConfig};
@@ -41,11 +42,44 @@ pub const SCREENED_ROLES: [(Role, &str); 3] = [
 
 /// The store directory name under `<data>/evm/` of an API chain name.
 pub fn store_dir(chain: crate::tenant::ChainName) -> Option<&'static str> {
+    use crate::tenant::ChainName as C;
     match chain {
-        crate::tenant::ChainName::Ethereum => Some("eth"),
-        crate::tenant::ChainName::Bitcoin | crate::tenant::ChainName::Tron => None,
+        C::Ethereum => Some("eth"),
+        C::Bsc => Some("bsc"),
+        C::Polygon => Some("polygon"),
+        C::Arbitrum => Some("arbitrum"),
+        C::Optimism => Some("optimism"),
+        C::Base => Some("base"),
+        C::Avalanche => Some("avalanche"),
+        C::Bitcoin | C::Tron => None,
     }
 }
+
+/// The native coin's symbols of an EVM chain (the first is the name used in
+/// answers).
+pub fn native_symbols(chain: crate::tenant::ChainName) -> &'static [&'static str] {
+    use crate::tenant::ChainName as C;
+    match chain {
+        C::Bsc => &["BNB"],
+        C::Polygon => &["POL", "MATIC"],
+        C::Avalanche => &["AVAX"],
+        _ => &["ETH"],
+    }
+}
+
+/// The EVM chains the service screens, each over `<data>/evm/<store_dir>`.
+pub const EVM_CHAINS: [crate::tenant::ChainName; 7] = {
+    use crate::tenant::ChainName as C;
+    [
+        C::Ethereum,
+        C::Bsc,
+        C::Polygon,
+        C::Arbitrum,
+        C::Optimism,
+        C::Base,
+        C::Avalanche,
+    ]
+};
 
 /// One role's precomputed taint: the tainted part of every transfer that
 /// carried any (haircut, seeded with every account having the role).
@@ -62,11 +96,35 @@ struct Loaded {
     taint: Vec<RoleTaint>,
 }
 
+/// The public tags on EVM addresses. An address is one key on every EVM
+/// chain, so the chains' views share them.
+#[derive(Default)]
+pub struct EvmTags {
+    tags: Vec<TagInfo>,
+    by_addr: HashMap<Address, Vec<u32>>,
+}
+
+impl EvmTags {
+    /// The tags of `tags` on EVM addresses.
+    pub fn read(tags: &TagStore) -> EvmTags {
+        let mut v = EvmTags::default();
+        for t in tags.tags() {
+            let Ok(a) = evm_address::parse(&t.address) else {
+                continue;
+            };
+            let i = v.tags.len() as u32;
+            v.tags.push(TagInfo::from_tag(t, canonical(&a)));
+            v.by_addr.entry(a).or_default().push(i);
+        }
+        v
+    }
+}
+
 /// EVM data for one chain: public tags on EVM addresses (always) and the
 /// account store when it exists.
 pub struct EvmView {
-    tags: Vec<TagInfo>,
-    by_addr: HashMap<Address, Vec<u32>>,
+    chain: crate::tenant::ChainName,
+    tags: Arc<EvmTags>,
     loaded: Option<Loaded>,
     /// Time spent opening the store, labelling and precomputing the taint.
     pub load_time: Duration,
@@ -149,24 +207,22 @@ pub fn parse_amount(s: &str) -> Result<U256, Problem> {
 }
 
 impl EvmView {
-    /// Reads the EVM tags of `tags` and, when `dir` holds a store, opens it,
-    /// labels its accounts and precomputes the taint of each screened role.
-    pub fn open(dir: &Path, tags: &TagStore) -> Result<EvmView, String> {
+    /// The view over `shared` (the EVM tags of `tags`) and, when `dir` holds
+    /// a store, that store: opened, its accounts labelled and the taint of
+    /// each screened role precomputed.
+    pub fn open(
+        chain: crate::tenant::ChainName,
+        dir: &Path,
+        shared: Arc<EvmTags>,
+        tags: &TagStore,
+    ) -> Result<EvmView, String> {
         let t0 = Instant::now();
         let mut v = EvmView {
-            tags: Vec::new(),
-            by_addr: HashMap::new(),
+            chain,
+            tags: shared,
             loaded: None,
             load_time: Duration::ZERO,
         };
-        for t in tags.tags() {
-            let Ok(a) = evm_address::parse(&t.address) else {
-                continue;
-            };
-            let i = v.tags.len() as u32;
-            v.tags.push(TagInfo::from_tag(t, canonical(&a)));
-            v.by_addr.entry(a).or_default().push(i);
-        }
         let store = match EvmStore::open(dir) {
             Ok(s) => Some(s),
             Err(chainhound_evm::EvmError::Missing(_)) => None,
@@ -222,7 +278,7 @@ impl EvmView {
 
     /// Number of public tags on EVM addresses.
     pub fn tag_count(&self) -> usize {
-        self.tags.len()
+        self.tags.tags.len()
     }
 
     /// Whether the address appears in the store.
@@ -236,11 +292,12 @@ impl EvmView {
     /// detection), as screening tags; private tags are added by the caller.
     pub fn tags_of(&self, a: &Address) -> Vec<TagView> {
         let mut out: Vec<TagView> = self
+            .tags
             .by_addr
             .get(a)
             .into_iter()
             .flatten()
-            .map(|&i| public_view(&self.tags[i as usize], "address"))
+            .map(|&i| public_view(&self.tags.tags[i as usize], "address"))
             .collect();
         if let Some(l) = &self.loaded {
             if let Some(acc) = l.store.account(a) {
@@ -365,12 +422,16 @@ impl EvmView {
         })
     }
 
-    /// `ETH` (the native coin), a token contract address, or a token symbol
-    /// that names exactly one stored token (case-insensitive).
+    /// The native coin (`ETH`; `BNB` on bsc, `POL` on polygon, `AVAX` on
+    /// avalanche), a token contract address, or a token symbol that names
+    /// exactly one stored token (case-insensitive).
     fn asset(&self, name: &str) -> Result<AssetId, Problem> {
         let s = &self.loaded()?.store;
         let n = name.trim();
-        if n.eq_ignore_ascii_case("ETH") {
+        if native_symbols(self.chain)
+            .iter()
+            .any(|x| n.eq_ignore_ascii_case(x))
+        {
             return Ok(AssetId::NATIVE);
         }
         if n.starts_with("0x") || n.starts_with("0X") {
@@ -395,7 +456,9 @@ impl EvmView {
         match hits.as_slice() {
             [i] => Ok(AssetId(*i as u32)),
             [] => Err(Problem::invalid(format!(
-                "asset {name:?} is not an asset of chain ethereum in the store (ETH, a token symbol or a token contract address)"
+                "asset {name:?} is not an asset of chain {:?} in the store ({}, a token symbol or a token contract address)",
+                self.chain,
+                native_symbols(self.chain)[0]
             ))),
             many => Err(Problem::invalid(format!(
                 "asset {name:?} names {} tokens; give the contract address ({})",
@@ -411,7 +474,7 @@ impl EvmView {
     fn asset_name(&self, id: AssetId) -> String {
         match &self.loaded {
             Some(l) if id.0 != 0 => canonical(&l.store.asset(id).contract),
-            _ => "ETH".into(),
+            _ => native_symbols(self.chain)[0].into(),
         }
     }
 

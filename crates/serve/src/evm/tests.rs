@@ -121,7 +121,13 @@ mod scenario {
             .import(edition, &ImportOptions::default())
             .unwrap();
         let tags = TagStore::open(&intel).unwrap();
-        let v = EvmView::open(&store, &tags).unwrap();
+        let v = EvmView::open(
+            crate::tenant::ChainName::Ethereum,
+            &store,
+            Arc::new(EvmTags::read(&tags)),
+            &tags,
+        )
+        .unwrap();
         (d, v)
     }
 
