@@ -51,6 +51,28 @@ fn prepare() -> Option<Server> {
     Some(Server::start(tmp, data))
 }
 
+/// The first address OFAC lists on `chain` (as `tags list --chain` names it).
+fn first_listed(data: &std::path::Path, chain: &str) -> String {
+    let out = util::ok(
+        data,
+        &[
+            "tags", "list", "--source", "ofac", "--chain", chain, "--limit", "1", "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["tags"][0]["address"].as_str().unwrap().to_string()
+}
+
+/// `POST /v1/screen/address` of `address` on `chain`.
+fn screen_on(s: &Server, key: &str, chain: &str, address: &str) -> Resp {
+    s.call(
+        key,
+        "POST",
+        "/v1/screen/address",
+        Some(json!({"chain": chain, "address": address})),
+    )
+}
+
 fn categories(v: &Value) -> Vec<&str> {
     v.as_array()
         .unwrap()
@@ -280,27 +302,10 @@ fn serves_without_bitcoin_data() {
     );
     util::ok(&data, &["import", "ofac", sdn.to_str().unwrap()]);
     assert!(!data.join("btc").exists());
-    let listed = |chain: &str| -> String {
-        let out = util::ok(
-            &data,
-            &[
-                "tags", "list", "--source", "ofac", "--chain", chain, "--limit", "1", "--json",
-            ],
-        );
-        let v: Value = serde_json::from_str(&out).unwrap();
-        v["tags"][0]["address"].as_str().unwrap().to_string()
-    };
-    let (btc, eth) = (listed("btc"), listed("eth"));
+    let (btc, eth) = (first_listed(&data, "btc"), first_listed(&data, "eth"));
     let s = Server::start(tmp, data);
     let k = s.key("acme", "analyst", 1000);
-    let screen = |chain: &str, address: &str| {
-        s.ok(
-            &k,
-            "POST",
-            "/v1/screen/address",
-            Some(json!({"chain": chain, "address": address})),
-        )
-    };
+    let screen = |chain: &str, address: &str| screen_on(&s, &k, chain, address).json();
     let a = screen("bitcoin", &btc);
     assert_eq!(a["sanctioned"], true, "{a}");
     assert_eq!(a["risk"], "SEVERE");
@@ -344,24 +349,10 @@ fn tron_addresses_are_screened_against_the_tags() {
     };
     let (tmp, data) = Server::prepare();
     util::ok(&data, &["import", "ofac", sdn.to_str().unwrap()]);
-    let out = util::ok(
-        &data,
-        &[
-            "tags", "list", "--source", "ofac", "--chain", "tron", "--limit", "1", "--json",
-        ],
-    );
-    let v: Value = serde_json::from_str(&out).unwrap();
-    let listed = v["tags"][0]["address"].as_str().unwrap().to_string();
+    let listed = first_listed(&data, "tron");
     let s = Server::start(tmp, data);
     let k = s.key("acme", "analyst", 1000);
-    let screen = |chain: &str, address: &str| {
-        s.call(
-            &k,
-            "POST",
-            "/v1/screen/address",
-            Some(json!({"chain": chain, "address": address})),
-        )
-    };
+    let screen = |chain: &str, address: &str| screen_on(&s, &k, chain, address);
     let a = screen("tron", &listed).json();
     assert_eq!(a["sanctioned"], true, "{a}");
     assert_eq!(a["risk"], "SEVERE");
@@ -458,14 +449,7 @@ fn each_evm_chain_has_its_own_store() {
     assert!(!data.join("evm/eth").exists());
     let s = Server::start(tmp, data);
     let k = s.key("acme", "analyst", 1000);
-    let screen = |chain: &str, address: &str| {
-        s.ok(
-            &k,
-            "POST",
-            "/v1/screen/address",
-            Some(json!({"chain": chain, "address": address})),
-        )
-    };
+    let screen = |chain: &str, address: &str| screen_on(&s, &k, chain, address).json();
     for chain in ["bsc", "polygon", "ethereum"] {
         let a = screen(chain, LISTED);
         assert_eq!(a["chain"], chain);
