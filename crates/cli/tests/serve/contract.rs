@@ -42,8 +42,12 @@ fn schemathesis_finds_no_server_errors() {
             "25",
             "--phases",
             "coverage,fuzzing,stateful",
+            // One worker: with two, hypothesis parses sources in two
+            // threads at once, which CPython 3.11 can fail with "AST
+            // constructor recursion depth mismatch" (a runtime error of
+            // the tool, not of the server; seen once in CI).
             "-w",
-            "2",
+            "1",
             "--seed",
             "1",
         ])
