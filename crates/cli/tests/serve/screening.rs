@@ -137,7 +137,7 @@ fn screening_end_to_end() {
     // a job the server was running when it stopped is reported failed
     let saved = s
         .data
-        .join(format!("serve/tenants/acme/traces/{}.json", id + 2));
+        .join(format!("serve/tenants/acme/traces/{}.meta.json", id + 2));
     std::fs::write(
         &saved,
         format!(

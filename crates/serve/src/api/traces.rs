@@ -14,7 +14,7 @@ use chainhound_trace::{Direction, Limits, Model, TraceReport, TraceRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::saved_traces::{self, SavedJob, SavedOutcome};
+use super::saved_traces::{self, SavedJob, SavedState};
 use super::{answer, Body, PathParam};
 use crate::auth::Caller;
 use crate::error::Problem;
@@ -189,21 +189,22 @@ fn tenant_jobs<'a>(
 ) -> &'a mut TenantJobs {
     all.entry(tenant.to_string()).or_insert_with(|| {
         let mut map = std::collections::BTreeMap::new();
-        for (id, from, elapsed, state) in saved_traces::list(serve, tenant) {
-            let outcome = match state {
-                Ok(txs_visited) => Outcome::Done {
+        for job in saved_traces::list(serve, tenant) {
+            let outcome = match job.state {
+                SavedState::Done { txs_visited } => Outcome::Done {
                     txs_visited,
                     result: None,
                 },
-                Err(e) => Outcome::Failed(e),
+                SavedState::Failed { error } => Outcome::Failed(error),
+                SavedState::Running => Outcome::Failed(saved_traces::INTERRUPTED.into()),
             };
             map.insert(
-                id,
+                job.id,
                 Job {
-                    from,
+                    from: job.from,
                     started: Instant::now(),
                     finished: Some(Instant::now()),
-                    saved_elapsed: Some(elapsed),
+                    saved_elapsed: Some(job.elapsed_ms),
                     outcome: Some(outcome),
                 },
             );
@@ -385,7 +386,7 @@ pub(crate) async fn start(
         id,
         from: req.from.clone(),
         elapsed_ms: 0,
-        outcome: SavedOutcome::Running,
+        state: SavedState::Running,
     };
     if let Err(e) = saved_traces::save(app.dir(), &caller.tenant, &running) {
         tracing::error!("saving trace job {id}: {e}");
@@ -412,15 +413,12 @@ pub(crate) async fn start(
                     id,
                     from,
                     elapsed_ms,
-                    outcome: SavedOutcome::Done {
-                        result: Box::new(r),
-                    },
+                    state: SavedState::Done { txs_visited },
                 };
-                let saved = saved_traces::save(app2.dir(), &tenant, &job);
-                let SavedOutcome::Done { result } = job.outcome else {
-                    unreachable!("built as done")
-                };
-                let keep = saved.is_err().then(|| Arc::new(*result));
+                // The result first: "done" on disk always has its result.
+                let saved = saved_traces::save_result(app2.dir(), &tenant, id, &r)
+                    .and_then(|()| saved_traces::save(app2.dir(), &tenant, &job));
+                let keep = saved.is_err().then(|| Arc::new(r));
                 (
                     Outcome::Done {
                         txs_visited,
@@ -434,7 +432,7 @@ pub(crate) async fn start(
                     id,
                     from,
                     elapsed_ms,
-                    outcome: SavedOutcome::Failed { error: e.clone() },
+                    state: SavedState::Failed { error: e.clone() },
                 };
                 (
                     Outcome::Failed(e),
@@ -518,18 +516,12 @@ pub(crate) async fn result(
         }) => r,
         Some(Outcome::Done { result: None, .. }) => {
             let (dir, tenant) = (app.dir().to_path_buf(), caller.tenant.clone());
-            let job = tokio::task::spawn_blocking(move || saved_traces::load(&dir, &tenant, id))
-                .await
-                .map_err(|e| Problem::internal(&e))?
-                .map_err(|e| Problem::internal(&format!("reading trace job {id}: {e}")))?;
-            match job.outcome {
-                SavedOutcome::Done { result } => Arc::new(*result),
-                _ => {
-                    return Err(Problem::internal(&format!(
-                        "trace job {id} is saved as unfinished"
-                    )))
-                }
-            }
+            let r =
+                tokio::task::spawn_blocking(move || saved_traces::load_result(&dir, &tenant, id))
+                    .await
+                    .map_err(|e| Problem::internal(&e))?
+                    .map_err(|e| Problem::internal(&format!("reading trace job {id}: {e}")))?;
+            Arc::new(r)
         }
     };
     app.commit(&caller, "trace.result", &id.to_string(), 200, Vec::new())
