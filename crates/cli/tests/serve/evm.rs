@@ -73,6 +73,16 @@ fn screen_on(s: &Server, key: &str, chain: &str, address: &str) -> Resp {
     )
 }
 
+/// `POST /v1/traces`: a forward trace from `from` on `chain`.
+fn start_trace(s: &Server, key: &str, chain: &str, from: &str) -> Resp {
+    s.call(
+        key,
+        "POST",
+        "/v1/traces",
+        Some(json!({"chain": chain, "from": from, "direction": "forward"})),
+    )
+}
+
 fn categories(v: &Value) -> Vec<&str> {
     v.as_array()
         .unwrap()
@@ -329,13 +339,7 @@ fn serves_without_bitcoin_data() {
     );
     let e = screen("ethereum", &eth);
     assert_eq!(e["sanctioned"], true, "{e}");
-    s.call(
-        &k,
-        "POST",
-        "/v1/traces",
-        Some(json!({"chain": "bitcoin", "from": btc, "direction": "forward"})),
-    )
-    .problem(503);
+    start_trace(&s, &k, "bitcoin", &btc).problem(503);
 }
 
 /// TRON addresses (most of OFAC's "USDT" listings) are screened against
@@ -399,13 +403,7 @@ fn tron_addresses_are_screened_against_the_tags() {
         .contains("no TRON chain data"));
     s.call(&k, "GET", &format!("/v1/entities/tron/{listed}"), None)
         .problem(422);
-    s.call(
-        &k,
-        "POST",
-        "/v1/traces",
-        Some(json!({"chain": "tron", "from": listed, "direction": "forward"})),
-    )
-    .problem(422);
+    start_trace(&s, &k, "tron", &listed).problem(422);
 }
 
 /// Every EVM chain over its own store: the export ingested as `bsc` is
