@@ -73,6 +73,17 @@ impl<'a> Columns<'a> {
         (s < self.counts.inputs && self.in_prevout[s as usize] == o).then_some(s)
     }
 
+    /// The stored link from output `o` to its spending input, *not*
+    /// checked against the input (one read instead of two): `Some(i)` may
+    /// name an input that spends another output, which the caller must
+    /// rule out (`in_prevout[i] == o`) before believing it. `None` means
+    /// certainly unspent.
+    #[inline]
+    pub fn spender_link(&self, o: u32) -> Option<u32> {
+        let s = self.out_spent_by[o as usize];
+        (s < self.counts.inputs).then_some(s)
+    }
+
     /// The inputs of transaction `t`.
     #[inline]
     pub fn tx_inputs(&self, t: u32) -> Range<u32> {

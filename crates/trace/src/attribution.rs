@@ -17,9 +17,12 @@ use crate::types::EntityInfo;
 #[derive(Debug, Default)]
 pub struct Attribution {
     by_entity: HashMap<EntityId, EntityInfo>,
-    /// One bit per address: set when the address's entity is attributed
-    /// (a fast "certainly not" before the cluster lookup).
+    /// One bit per address: set when the address's entity is attributed.
     member_bits: Vec<u64>,
+    /// Per word of `member_bits`, the set bits before it.
+    member_rank: Vec<u32>,
+    /// The entity of each set bit of `member_bits`, in address order.
+    member_entity: Vec<EntityId>,
     /// Category → entities.
     by_category: BTreeMap<String, Vec<EntityId>>,
     tags_used: u64,
@@ -74,29 +77,48 @@ impl Attribution {
             }
         }
         let mut a = Attribution::from_parts(acc, used, skipped);
-        let n = store.counts().addrs as usize;
-        a.member_bits = vec![0u64; n.div_ceil(64)];
+        let mut members: Vec<(u32, EntityId)> = Vec::new();
         for e in a.by_entity.keys() {
-            for m in clusters.members(*e) {
-                if let Some(w) = a.member_bits.get_mut(m.index() / 64) {
-                    *w |= 1 << (m.index() % 64);
-                }
-            }
+            members.extend(clusters.members(*e).map(|m| (m.0, *e)));
             // An address past the clusters' coverage is its own entity.
-            if let Some(w) = a.member_bits.get_mut(e.0 as usize / 64) {
-                *w |= 1 << (e.0 % 64);
-            }
+            members.push((e.0, *e));
         }
+        a.index_members(store.counts().addrs, members);
         a
     }
 
-    /// Whether address `a` may belong to an attributed entity (false means
-    /// certainly not).
+    /// Builds the member index from every `(address, entity)` pair of the
+    /// attributed entities (addresses at or past `n` are dropped).
+    fn index_members(&mut self, n: u32, mut members: Vec<(u32, EntityId)>) {
+        members.retain(|&(m, _)| m < n);
+        members.sort_unstable_by_key(|&(m, _)| m);
+        members.dedup_by_key(|&mut (m, _)| m);
+        let words = (n as usize).div_ceil(64);
+        self.member_bits = vec![0u64; words];
+        for &(m, _) in &members {
+            self.member_bits[m as usize / 64] |= 1 << (m % 64);
+        }
+        self.member_rank = Vec::with_capacity(words);
+        let mut rank = 0u32;
+        for w in &self.member_bits {
+            self.member_rank.push(rank);
+            rank += w.count_ones();
+        }
+        self.member_entity = members.into_iter().map(|(_, e)| e).collect();
+    }
+
+    /// The attributed entity address `a` belongs to, if any: three
+    /// independent reads, no walk of the cluster table.
     #[inline]
-    pub fn may_attribute(&self, a: AddrId) -> bool {
-        self.member_bits
-            .get(a.index() / 64)
-            .is_some_and(|w| w & (1 << (a.index() % 64)) != 0)
+    pub fn attributed_entity(&self, a: AddrId) -> Option<EntityId> {
+        let w = a.index() / 64;
+        let word = *self.member_bits.get(w)?;
+        let bit = 1u64 << (a.index() % 64);
+        if word & bit == 0 {
+            return None;
+        }
+        let k = self.member_rank[w] as usize + (word & (bit - 1)).count_ones() as usize;
+        self.member_entity.get(k).copied()
     }
 
     fn from_parts(acc: HashMap<EntityId, Acc>, used: u64, skipped: u64) -> Attribution {
@@ -135,6 +157,8 @@ impl Attribution {
         Attribution {
             by_entity,
             member_bits: Vec::new(),
+            member_rank: Vec::new(),
+            member_entity: Vec::new(),
             by_category,
             tags_used: used,
             tags_skipped: skipped,

@@ -188,7 +188,12 @@ impl Engine {
     /// own entity).
     #[inline]
     pub fn entity_of(&self, a: AddrId) -> EntityId {
-        self.clusters.entity_of(a).unwrap_or(EntityId(a.0))
+        // Attributed addresses (exchange deposits, …) without a walk of the
+        // cluster table.
+        match self.attr.attributed_entity(a) {
+            Some(e) => e,
+            None => self.clusters.entity_of(a).unwrap_or(EntityId(a.0)),
+        }
     }
 
     /// The attribution of entity `e` (empty if untagged).
@@ -205,6 +210,15 @@ impl Engine {
             .partition_point(|&f| f <= t.0)
             .saturating_sub(1);
         self.block_times.get(b).copied().unwrap_or(0)
+    }
+
+    /// Block times of transactions asked for in mostly increasing order.
+    pub(crate) fn clock(&self) -> Clock<'_> {
+        Clock {
+            first_tx: self.store.columns().blk_first_tx,
+            times: &self.block_times,
+            b: 0,
+        }
     }
 
     #[inline]
@@ -266,17 +280,19 @@ impl Engine {
         Ok((out, cut))
     }
 
-    /// Entities whose attribution has one of `categories` (lower-case).
-    pub(crate) fn entities_in(&self, categories: &[String]) -> Result<HashSet<EntityId>> {
-        let mut set = HashSet::new();
+    /// Entities whose attribution has one of `categories` (lower-case),
+    /// sorted.
+    pub(crate) fn entities_in(&self, categories: &[String]) -> Vec<EntityId> {
+        let mut set = Vec::new();
         for c in categories {
             let c = c.trim().to_ascii_lowercase();
-            if c.is_empty() {
-                continue;
+            if !c.is_empty() {
+                set.extend(self.attr.entities_in(&c).iter().copied());
             }
-            set.extend(self.attr.entities_in(&c).iter().copied());
         }
-        Ok(set)
+        set.sort_unstable();
+        set.dedup();
+        set
     }
 
     /// Follows value from `req.from` under `req.model` (see
@@ -296,7 +312,7 @@ impl Engine {
         }
         sources.sort_unstable();
         sources.dedup();
-        let stop = self.entities_in(&req.stop_at)?;
+        let stop = self.entities_in(&req.stop_at);
         let g = StoreGraph::new(&self.store);
         let env = StoreEnv {
             e: self,
@@ -385,15 +401,12 @@ impl Engine {
         let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> =
             Vec::with_capacity(raw.ends.len());
         let mut unspent = 0;
-        let mut last_time = (u32::MAX, 0);
+        let mut clock = self.clock();
         for (e, &ent) in raw.ends.iter().zip(&ents) {
             let t = e.tx;
             // Forward: arrival is when the output was created. Backward:
             // when the origin output was spent into the traced flow.
-            if last_time.0 != t {
-                last_time = (t, self.tx_time(TxNum(t)));
-            }
-            times.push(last_time.1);
+            times.push(clock.time(t));
             if e.reason == EndReason::Unspent {
                 unspent += e.amount;
             }
@@ -446,9 +459,16 @@ impl Engine {
             }
         }
         drop(keyed);
-        // Forward ends come in transaction order: nearly sorted, which the
-        // stable sort's run detection makes cheap.
-        end_flows.sort_by_key(|f| f.0);
+        // Forward ends come in transaction order (but for the sources' own
+        // outputs and cut items): then only each transaction's group needs
+        // sorting.
+        if end_flows.is_sorted_by_key(|f| f.0 .0) {
+            for group in end_flows.chunk_by_mut(|a, b| a.0 .0 == b.0 .0) {
+                group.sort_unstable_by_key(|f| f.0);
+            }
+        } else {
+            end_flows.sort_unstable_by_key(|f| f.0);
+        }
         end_flows.dedup_by(|next, kept| {
             let same = next.0 == kept.0;
             if same {
@@ -504,7 +524,7 @@ impl Engine {
                 kind: m.kind,
                 amount_in: m.amount_in,
                 amount_out: m.amount_out,
-                time: self.tx_time(TxNum(m.tx)),
+                time: clock.time(m.tx),
             })
             .collect();
         let mut flows: Vec<FlowEdge> =
@@ -682,10 +702,33 @@ impl Engine {
     }
 }
 
+/// [`Engine::tx_time`] for transactions asked for in mostly increasing
+/// order: the block of the previous answer is tried first.
+pub(crate) struct Clock<'a> {
+    first_tx: &'a [u32],
+    times: &'a [u32],
+    b: usize,
+}
+
+impl Clock<'_> {
+    /// Block time of transaction `t` (same answer as [`Engine::tx_time`]).
+    #[inline]
+    pub(crate) fn time(&mut self, t: u32) -> u32 {
+        let f = self.first_tx;
+        let here =
+            f.get(self.b).is_some_and(|&x| x <= t) && f.get(self.b + 1).is_none_or(|&x| t < x);
+        if !here {
+            self.b = f.partition_point(|&x| x <= t).saturating_sub(1);
+        }
+        self.times.get(self.b).copied().unwrap_or(0)
+    }
+}
+
 /// The engine as the propagation core's environment.
 struct StoreEnv<'a> {
     e: &'a Engine,
-    stop: &'a HashSet<EntityId>,
+    /// Sorted.
+    stop: &'a [EntityId],
     out_addr: &'a [u32],
 }
 
@@ -696,7 +739,10 @@ impl Env for StoreEnv<'_> {
             return false;
         }
         let a = AddrId(self.out_addr[o as usize]);
-        self.e.attr.may_attribute(a) && self.stop.contains(&self.e.entity_of(a))
+        self.e
+            .attr
+            .attributed_entity(a)
+            .is_some_and(|e| self.stop.binary_search(&e).is_ok())
     }
     #[inline]
     fn tx_time(&self, t: u32) -> u32 {

@@ -18,6 +18,10 @@ pub(crate) trait TxGraph {
     fn prevout(&self, i: u32) -> Prev;
     /// The input spending output `o`, if any.
     fn spender(&self, o: u32) -> Option<u32>;
+    /// The stored link of output `o` to its spender, unchecked: a `Some`
+    /// must be confirmed by `prevout(i) == Prev::Output(o)` (cheaper when
+    /// the input is read anyway later); `None` means unspent.
+    fn spender_link(&self, o: u32) -> Option<u32>;
     /// Transaction of input `i`.
     fn tx_of_input(&self, i: u32) -> u32;
     /// Transaction of input `i`, known to be transaction `from` or a later
@@ -97,6 +101,10 @@ impl TxGraph for StoreGraph<'_> {
         self.cols.spender(o)
     }
     #[inline]
+    fn spender_link(&self, o: u32) -> Option<u32> {
+        self.cols.spender_link(o)
+    }
+    #[inline]
     fn tx_of_input(&self, i: u32) -> u32 {
         owner(self.cols.tx_first_in, i)
     }
@@ -166,6 +174,10 @@ impl TxGraph for MemGraph {
         self.prevout[i as usize]
     }
     fn spender(&self, o: u32) -> Option<u32> {
+        self.spender_link(o)
+            .filter(|&i| self.prevout[i as usize] == Prev::Output(o))
+    }
+    fn spender_link(&self, o: u32) -> Option<u32> {
         self.spent_by[o as usize]
     }
     fn tx_of_input(&self, i: u32) -> u32 {

@@ -146,6 +146,38 @@ proptest! {
         }
     }
 
+    /// A stored spender link that does not hold (the input spends another
+    /// output) is caught when the spender would be visited: the output
+    /// ends unspent, exactly as if the link were absent.
+    #[test]
+    fn stale_spender_links_change_nothing(
+        (g, sources, stops) in graph_strategy(),
+        stale in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..8),
+        min_value in prop_oneof![Just(0u64), 0u64..500],
+    ) {
+        let env = TestEnv { stops };
+        let mut bad = g.clone();
+        let unspent: Vec<usize> = (0..g.spent_by.len()).filter(|&o| g.spent_by[o].is_none()).collect();
+        prop_assume!(!unspent.is_empty() && !g.prevout.is_empty());
+        for (o, i) in &stale {
+            let o = unspent[o.index(unspent.len())];
+            let i = i.index(g.prevout.len()) as u32;
+            bad.spent_by[o] = Some(i);
+            prop_assert_eq!(bad.spender(o as u32), None);
+        }
+        let summary = |r: &Raw| {
+            let mut ends: Vec<_> = r.ends.iter().map(|e| (e.output, e.tx, e.amount, e.reason, e.hmin, e.hmax)).collect();
+            ends.sort_unstable();
+            let mut taint: Vec<_> = r.taint.iter().map(|(&o, &a)| (o, a)).collect();
+            taint.sort_unstable();
+            (ends, taint, r.fees, r.below_min, r.overlap, r.txs_visited, r.hops_reached, r.parent.clone(), r.tx_flows.clone(), r.fee_flows.clone())
+        };
+        for model in [Model::Haircut, Model::Fifo, Model::Poison] {
+            let p = params(model, Direction::Forward, None, min_value);
+            prop_assert_eq!(summary(&run(&bad, &env, &p, &sources)), summary(&run(&g, &env, &p, &sources)), "{:?}", model);
+        }
+    }
+
     #[test]
     fn poison_covers_haircut_and_fifo(
         (g, sources, stops) in graph_strategy(),

@@ -33,15 +33,76 @@ pub fn apportion(amount: u64, weights: &[u64], out: &mut Vec<u64>) {
         out.extend_from_slice(weights);
         return;
     }
-    REMS.with_borrow_mut(|rems| largest_remainder(amount, total, weights, out, rems));
+    match u64::try_from(total) {
+        Ok(t) => REMS.with_borrow_mut(|rems| largest_remainder(amount, t, weights, out, rems)),
+        Err(_) => {
+            WIDE.with_borrow_mut(|rems| largest_remainder_wide(amount, total, weights, out, rems))
+        }
+    }
 }
 
 thread_local! {
     /// Scratch of [`apportion`]: one allocation per thread, not per call.
-    static REMS: std::cell::RefCell<Vec<(u128, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static REMS: std::cell::RefCell<Vec<(u64, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static WIDE: std::cell::RefCell<Vec<(u128, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// [`apportion`] when the total weight fits a u64 (every real
+/// transaction: remainders are below it).
 fn largest_remainder(
+    amount: u64,
+    total: u64,
+    weights: &[u64],
+    out: &mut Vec<u64>,
+    rems: &mut Vec<(u64, u32)>,
+) {
+    rems.clear();
+    let mut given: u64 = 0;
+    // Equal weights (a CoinJoin's equal outputs) get equal shares: the
+    // division is done once per run of them.
+    let mut last = (u64::MAX, 0u64, 0u64);
+    for (k, &w) in weights.iter().enumerate() {
+        let (q, r) = if w == last.0 {
+            (last.1, last.2)
+        } else {
+            // u64 arithmetic when the product fits (most amounts do); the
+            // quotient never exceeds `amount` and the remainder `total`.
+            let (q, r) = match amount.checked_mul(w) {
+                Some(p) => (p / total, p % total),
+                None => {
+                    let p = u128::from(amount) * u128::from(w);
+                    let t = u128::from(total);
+                    ((p / t) as u64, (p % t) as u64)
+                }
+            };
+            last = (w, q, r);
+            (q, r)
+        };
+        given += q;
+        out.push(q);
+        if r > 0 {
+            rems.push((r, k as u32));
+        }
+    }
+    let left = (amount - given) as usize;
+    if left == 0 {
+        return;
+    }
+    debug_assert!(left <= rems.len(), "remainders cover the rest");
+    // The `left` largest remainders (ties to the lower index) get one
+    // more satoshi: a selection, not a sort (CoinJoins have hundreds of
+    // outputs).
+    let order = |x: &(u64, u32), y: &(u64, u32)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
+    if left < rems.len() {
+        rems.select_nth_unstable_by(left - 1, order);
+    }
+    for &(_, k) in &rems[..left] {
+        out[k as usize] += 1;
+    }
+}
+
+/// [`largest_remainder`] for a total weight beyond u64.
+fn largest_remainder_wide(
     amount: u64,
     total: u128,
     weights: &[u64],
@@ -52,14 +113,8 @@ fn largest_remainder(
     let a = u128::from(amount);
     let mut given: u128 = 0;
     for (k, &w) in weights.iter().enumerate() {
-        // u64 arithmetic when the product fits (most amounts do).
-        let (q, r) = match (amount.checked_mul(w), u64::try_from(total)) {
-            (Some(p), Ok(t)) => (u128::from(p / t), u128::from(p % t)),
-            _ => {
-                let p = a * u128::from(w);
-                (p / total, p % total)
-            }
-        };
+        let p = a * u128::from(w);
+        let (q, r) = (p / total, p % total);
         given += q;
         out.push(q as u64);
         if r > 0 {
@@ -71,9 +126,6 @@ fn largest_remainder(
         return;
     }
     debug_assert!(left <= rems.len(), "remainders cover the rest");
-    // The `left` largest remainders (ties to the lower index) get one
-    // more satoshi: a selection, not a sort (CoinJoins have hundreds of
-    // outputs).
     let order = |x: &(u128, usize), y: &(u128, usize)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
     if left < rems.len() {
         rems.select_nth_unstable_by(left - 1, order);

@@ -56,6 +56,8 @@ struct Item {
     hmax: u32,
     /// The transaction the item comes from (for the flow graph).
     from_tx: u32,
+    /// The output whose taint this is (set when it is parked).
+    output: u32,
 }
 
 /// Where traced value ended: at output `output`.
@@ -135,6 +137,9 @@ struct Run<'g, G: TxGraph, E: Env> {
     free: Vec<u32>,
     /// Sorted.
     sources: Vec<u32>,
+    /// Forward: the first input after the visited transaction's (every
+    /// spender of its outputs is at or past it).
+    min_key: u32,
 }
 
 /// Runs the model from `sources` (outputs; their full value is traced).
@@ -155,6 +160,7 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
             v.dedup();
             v
         },
+        min_key: 0,
     };
     for &o in sources {
         let v = g.value(o);
@@ -171,6 +177,7 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
             hmin: 0,
             hmax: 0,
             from_tx: g.tx_of_output(o),
+            output: o,
         };
         r.route(o, item, true);
     }
@@ -207,6 +214,15 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             hmin: item.hmin,
             hmax: item.hmax,
         });
+    }
+
+    /// [`Run::end`] for an item taken off the queue: also frees its FIFO
+    /// ranges.
+    fn end_unfollowed(&mut self, o: u32, item: &Item, reason: EndReason) {
+        self.end(o, item, reason);
+        if item.ranges != NO_RANGES {
+            self.take_ranges(item.ranges);
+        }
     }
 
     /// Decides what happens to taint arriving on output `o`.
@@ -254,10 +270,20 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         let over_hops = self.p.max_hops.is_some_and(|m| next_hop > m);
         match self.p.direction {
             Direction::Forward => {
-                let Some(i) = spender.unwrap_or_else(|| self.g.spender(o)) else {
+                // The stored link is confirmed when the spending
+                // transaction is visited (its inputs are read then anyway),
+                // or here if a limit needs the spender now.
+                let Some(i) = spender.unwrap_or_else(|| self.g.spender_link(o)) else {
                     self.end(o, &item, EndReason::Unspent);
                     return false;
                 };
+                // A link to an input not after the visited transaction's
+                // cannot hold (and must not enter the monotone queue).
+                let confirm = self.p.until.is_some() || over_hops;
+                if i < self.min_key || (confirm && self.g.prevout(i) != Prev::Output(o)) {
+                    self.end(o, &item, EndReason::Unspent);
+                    return false;
+                }
                 if let Some(u) = self.p.until {
                     if self.env.tx_time(self.g.tx_of_input(i)) > u {
                         self.end(o, &item, EndReason::Until);
@@ -268,7 +294,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     self.end(o, &item, EndReason::MaxHops);
                     return false;
                 }
-                self.park(i, item);
+                self.park(i, Item { output: o, ..item });
                 true
             }
             Direction::Backward => {
@@ -282,7 +308,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     self.end(o, &item, EndReason::MaxHops);
                     return false;
                 }
-                self.park(o, item);
+                self.park(o, Item { output: o, ..item });
                 true
             }
         }
@@ -368,6 +394,13 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             let k = self.key_of(order);
             let item = self.unpark(slot);
             debug_assert!(r.contains(&k), "pending keys of one transaction");
+            if self.p.direction == Direction::Forward
+                && self.g.prevout(k) != Prev::Output(item.output)
+            {
+                // A stale spender link: the output is unspent after all.
+                self.end_unfollowed(item.output, &item, EndReason::Unspent);
+                continue;
+            }
             // A source given twice is parked twice at the same key with the
             // same item; it counts once.
             if out.last().is_some_and(|(last, _)| *last == k) {
@@ -396,15 +429,14 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         pending.dedup_by_key(|e| e.0);
         {
             for (k, item) in pending {
-                let o = match self.p.direction {
-                    Direction::Forward => match self.g.prevout(k) {
-                        Prev::Output(o) => o,
-                        _ => continue,
-                    },
-                    Direction::Backward => k,
-                };
+                if self.p.direction == Direction::Forward
+                    && self.g.prevout(k) != Prev::Output(item.output)
+                {
+                    self.end(item.output, &item, EndReason::Unspent);
+                    continue;
+                }
                 unfollowed += item.amount;
-                self.end(o, &item, EndReason::Cut);
+                self.end(item.output, &item, EndReason::Cut);
             }
         }
         self.raw.cut = Some(RawCut {
@@ -452,6 +484,11 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             }
             let ins = g.inputs(s);
             self.take_range(ins.clone(), &mut items);
+            if items.is_empty() {
+                // Only stale spender links pointed here: not a visit.
+                continue;
+            }
+            self.min_key = ins.end;
             self.raw.txs_visited += 1;
             // The input line.
             in_vals.clear();
@@ -583,7 +620,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 });
             }
             spenders.clear();
-            spenders.extend(out_items.iter().map(|(o, _)| g.spender(*o)));
+            spenders.extend(out_items.iter().map(|(o, _)| g.spender_link(*o)));
             for ((o, item), sp) in out_items.drain(..).zip(&spenders) {
                 self.route_spent(o, item, false, Some(*sp));
             }
@@ -732,5 +769,6 @@ fn item_of(amount: u64, ranges: u32, hmin: u32, hmax: u32, from_tx: u32) -> Item
         hmin,
         hmax,
         from_tx,
+        output: u32::MAX,
     }
 }
