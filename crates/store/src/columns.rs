@@ -84,6 +84,26 @@ impl<'a> Columns<'a> {
         (s < self.counts.inputs).then_some(s)
     }
 
+    /// Starts fetching the value, address and spender link of the outputs
+    /// in `outs` into the cache (a hint; reads nothing).
+    #[inline]
+    pub fn prefetch_outputs(&self, outs: Range<u32>) {
+        // One hint per 64-byte line of each column.
+        let mut o = outs.start;
+        while o < outs.end {
+            prefetch(self.out_value, o as usize);
+            prefetch(self.out_spent_by, o as usize);
+            prefetch(self.out_addr, o as usize);
+            o += 16;
+        }
+        if outs.end > outs.start {
+            let last = outs.end as usize - 1;
+            prefetch(self.out_value, last);
+            prefetch(self.out_spent_by, last);
+            prefetch(self.out_addr, last);
+        }
+    }
+
     /// The inputs of transaction `t`.
     #[inline]
     pub fn tx_inputs(&self, t: u32) -> Range<u32> {

@@ -22,6 +22,8 @@ pub(crate) trait TxGraph {
     /// must be confirmed by `prevout(i) == Prev::Output(o)` (cheaper when
     /// the input is read anyway later); `None` means unspent.
     fn spender_link(&self, o: u32) -> Option<u32>;
+    /// A hint that the outputs in `outs` are about to be read.
+    fn prefetch_outputs(&self, _outs: Range<u32>) {}
     /// Transaction of input `i`.
     fn tx_of_input(&self, i: u32) -> u32;
     /// Transaction of input `i`, known to be transaction `from` or a later
@@ -103,6 +105,10 @@ impl TxGraph for StoreGraph<'_> {
     #[inline]
     fn spender_link(&self, o: u32) -> Option<u32> {
         self.cols.spender_link(o)
+    }
+    #[inline]
+    fn prefetch_outputs(&self, outs: Range<u32>) {
+        self.cols.prefetch_outputs(outs)
     }
     #[inline]
     fn tx_of_input(&self, i: u32) -> u32 {

@@ -483,6 +483,9 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 return;
             }
             let ins = g.inputs(s);
+            // Its outputs' columns are read below: start fetching them now,
+            // so that their misses overlap each other and the inputs' work.
+            g.prefetch_outputs(g.outputs(s));
             self.take_range(ins.clone(), &mut items);
             if items.is_empty() {
                 // Only stale spender links pointed here: not a visit.
