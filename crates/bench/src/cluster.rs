@@ -42,6 +42,10 @@ pub struct ClusterArgs {
     /// Also print every figure as JSON (last line of stdout).
     #[arg(long)]
     json: bool,
+    /// Also time this machine's floor for the pass (bare loops; see
+    /// `cluster_floor`).
+    #[arg(long)]
+    floor: bool,
 }
 
 #[derive(Serialize)]
@@ -138,6 +142,7 @@ struct ClusterJson {
     loadavg_after: String,
     chain: String,
     throughput: Throughput,
+    floor: Option<crate::cluster_floor::Floor>,
     incremental: Incremental,
     accuracy: Vec<AccRow>,
     detection: DetJson,
@@ -287,6 +292,24 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         thr.txs_per_s / 1e6
     );
 
+    let floor = a.floor.then(|| {
+        let f = crate::cluster_floor::measure(&store, a.runs);
+        eprintln!(
+            "floor: allocation {:.1} ms, gather {:.1} ms ({} inputs), bare unions {:.1} ms ({} unions) = {:.1} M inputs/s; CoinJoin detection {:.1} ms ({} txs, {} outputs); with it {:.1} M inputs/s",
+            f.alloc_s * 1e3,
+            f.gather_s * 1e3,
+            f.gathered_inputs,
+            f.unions_s * 1e3,
+            f.unions,
+            f.bare_inputs_per_s / 1e6,
+            f.classify_s * 1e3,
+            f.classified_txs,
+            f.classified_outputs,
+            f.with_detection_inputs_per_s / 1e6
+        );
+        f
+    });
+
     // Persistent, incremental: all but the tail in one update, then the tail
     // block by block.
     let inc = incremental(&store, a.tail_blocks)?;
@@ -335,6 +358,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             c.addrs
         ),
         throughput: thr,
+        floor,
         incremental: inc,
         accuracy: rows,
         detection,

@@ -14,6 +14,7 @@
 //! each peak RSS is its own.
 
 mod cluster;
+mod cluster_floor;
 mod data;
 mod micro;
 mod report;

@@ -4,7 +4,7 @@
 
 /// Asks the kernel to back `v`'s whole allocation with huge pages.
 #[cfg(target_os = "linux")]
-pub(crate) fn advise<T>(v: &mut Vec<T>) {
+pub fn advise<T>(v: &mut Vec<T>) {
     const HUGE: usize = 2 << 20;
     let bytes = v.capacity() * std::mem::size_of::<T>();
     if bytes < 2 * HUGE {
@@ -26,4 +26,4 @@ pub(crate) fn advise<T>(v: &mut Vec<T>) {
 
 /// Asks the kernel to back `v`'s whole allocation with huge pages.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn advise<T>(_v: &mut Vec<T>) {}
+pub fn advise<T>(_v: &mut Vec<T>) {}

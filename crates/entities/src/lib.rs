@@ -81,6 +81,7 @@ pub use config::{Config, DetectConfig, GuardConfig, Heuristic, Heuristics};
 pub use disk::{CLUSTERS_FORMAT_VERSION, DIR};
 pub use engine::PassStats;
 pub use error::{EntitiesError, Result};
+pub use hugepages::advise as advise_huge_pages;
 pub use memory::MemoryClusters;
 pub use report::{entity_report, Counterparty, EntityReport, Party, ReportOptions};
 #[cfg(feature = "sim-truth")]
