@@ -55,6 +55,10 @@ pub struct TraceArgs {
     /// Also print every figure as JSON (last line of stdout).
     #[arg(long)]
     json: bool,
+    /// Also time the memory floor of the first haircut trace: the store
+    /// reads its transactions need, alone (see [`floor`]).
+    #[arg(long)]
+    floor: bool,
 }
 
 #[derive(Serialize)]
@@ -92,6 +96,8 @@ struct Figures {
     stolen_sat: u64,
     open_ms: f64,
     models: Vec<ModelFigures>,
+    /// Medians of [`floor`]: (column reads ms, entity lookups ms).
+    floor_ms: Option<(f64, f64)>,
     exposure: ExposureFigures,
     load_before: String,
     load_after: String,
@@ -133,6 +139,7 @@ pub fn run(a: TraceArgs) -> Result<()> {
     // the explanation tree, the 100 largest their paths expanded.
     req.explain = 100;
     let mut models = Vec::new();
+    let mut floor_ms = None;
     for (model, min_value, demix) in [
         (Model::Haircut, 0, false),
         (Model::Haircut, a.min_value, false),
@@ -168,6 +175,15 @@ pub fn run(a: TraceArgs) -> Result<()> {
             f.model, if demix { " --demix" } else { "" }, f.min_value_sat, f.median_ms, a.runs, f.txs_visited, f.destinations, f.mixers, f.conserved, f.found_at_right_destinations * 100.0
         );
         models.push(f);
+        if a.floor && floor_ms.is_none() {
+            let (reads, lookups) = floor(&engine, &rep, a.runs);
+            println!(
+                "floor of that trace: its store reads alone {reads:.2} ms ({} transactions: every input's funding value, every output's value, spender link and address), entity lookups of its {} destinations' ends {lookups:.2} ms",
+                rep.tree.len(),
+                rep.destinations.len()
+            );
+            floor_ms = Some((reads, lookups));
+        }
     }
 
     // Exposure of random addresses that ever received an output.
@@ -227,6 +243,7 @@ pub fn run(a: TraceArgs) -> Result<()> {
         stolen_sat: truth.incident.stolen_sats,
         open_ms,
         models,
+        floor_ms,
         exposure,
         load_before,
         load_after: sys::loadavg(),
@@ -315,4 +332,45 @@ fn prepare(data_dir: &Path, blocks: &Path, work: &Path, txs: u64) -> Result<()> 
     TagWriter::open(data_dir.join("intel"))?.import(edition, &ImportOptions::default())?;
     eprintln!("  ready in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The memory floor of trace `rep`: every column read the propagation
+/// needs for the transactions it visited (one tree edge each), in one tight
+/// loop in chain order with no bookkeeping, and the entity lookup of each
+/// destination's end address. Medians of `runs`, in ms.
+fn floor(engine: &Engine, rep: &chainhound_trace::TraceReport, runs: usize) -> (f64, f64) {
+    let c = engine.store().columns();
+    let mut txs: Vec<u32> = rep.tree.iter().map(|e| e.tx.0).collect();
+    txs.sort_unstable();
+    let ends: Vec<AddrId> = rep
+        .destinations
+        .iter()
+        .map(|d| AddrId(c.out_addr[d.end.0 as usize]))
+        .collect();
+    let (mut reads, mut lookups) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let mut acc = 0u64;
+        for &tx in &txs {
+            for i in c.tx_inputs(tx) {
+                let p = c.in_prevout[i as usize];
+                if p < c.counts().outputs {
+                    acc = acc.wrapping_add(c.value(p));
+                }
+            }
+            for o in c.tx_outputs(tx) {
+                acc = acc.wrapping_add(c.value(o));
+                acc = acc.wrapping_add(u64::from(c.spender_link(o).unwrap_or(0)));
+                acc = acc.wrapping_add(u64::from(c.out_addr[o as usize]));
+            }
+        }
+        reads.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        for &a in &ends {
+            acc = acc.wrapping_add(u64::from(engine.entity_of(a).0));
+        }
+        lookups.push(t.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(acc);
+    }
+    (median(&mut reads), median(&mut lookups))
 }
