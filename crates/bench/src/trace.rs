@@ -372,5 +372,5 @@ fn floor(engine: &Engine, rep: &chainhound_trace::TraceReport, runs: usize) -> (
         lookups.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(acc);
     }
-    (median(&mut reads), median(&mut lookups))
+    (median(&reads), median(&lookups))
 }
