@@ -89,12 +89,10 @@ impl<'a> Columns<'a> {
     #[inline]
     pub fn prefetch_outputs(&self, outs: Range<u32>) {
         // One hint per 64-byte line of each column.
-        let mut o = outs.start;
-        while o < outs.end {
-            prefetch(self.out_value, o as usize);
-            prefetch(self.out_spent_by, o as usize);
-            prefetch(self.out_addr, o as usize);
-            o += 16;
+        for o in (outs.start as usize..outs.end as usize).step_by(16) {
+            prefetch(self.out_value, o);
+            prefetch(self.out_spent_by, o);
+            prefetch(self.out_addr, o);
         }
         if outs.end > outs.start {
             let last = outs.end as usize - 1;

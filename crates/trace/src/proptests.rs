@@ -151,10 +151,18 @@ proptest! {
     /// ends unspent, exactly as if the link were absent.
     #[test]
     fn stale_spender_links_change_nothing(
-        (g, sources, stops) in graph_strategy(),
+        (g, mut sources, stops) in graph_strategy(),
         stale in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..8),
         min_value in prop_oneof![Just(0u64), 0u64..500],
+        max_hops in prop_oneof![Just(None), (0u32..6).prop_map(Some)],
+        until in prop_oneof![Just(None), (0u32..60).prop_map(Some)],
+        max_txs in prop_oneof![Just(u64::MAX), 0u64..20],
+        twice in any::<bool>(),
     ) {
+        if twice {
+            // A source given twice counts once.
+            sources.push(sources[0]);
+        }
         let env = TestEnv { stops };
         let mut bad = g.clone();
         let unspent: Vec<usize> = (0..g.spent_by.len()).filter(|&o| g.spent_by[o].is_none()).collect();
@@ -170,10 +178,15 @@ proptest! {
             ends.sort_unstable();
             let mut taint: Vec<_> = r.taint.iter().map(|(&o, &a)| (o, a)).collect();
             taint.sort_unstable();
-            (ends, taint, r.fees, r.below_min, r.overlap, r.txs_visited, r.hops_reached, r.parent.clone(), r.tx_flows.clone(), r.fee_flows.clone())
+            let cut = r.cut.as_ref().map(|c| (c.limit, c.value, c.at_tx, c.unfollowed));
+            (ends, taint, r.fees, r.below_min, r.overlap, r.txs_visited, r.hops_reached, r.parent.clone(), r.tx_flows.clone(), r.fee_flows.clone(), cut)
         };
         for model in [Model::Haircut, Model::Fifo, Model::Poison] {
-            let p = params(model, Direction::Forward, None, min_value);
+            let mut p = params(model, Direction::Forward, max_hops, min_value);
+            p.until = until;
+            // (`max_frontier` counts parked items, stale ones included: not
+            // varied here.)
+            p.limits.max_txs = max_txs;
             prop_assert_eq!(summary(&run(&bad, &env, &p, &sources)), summary(&run(&g, &env, &p, &sources)), "{:?}", model);
         }
     }

@@ -61,10 +61,10 @@ fn largest_remainder(
     let inv = 1.0 / total as f64;
     // Equal weights (a CoinJoin's equal outputs) get equal shares: the
     // division is done once per run of them.
-    let mut last = (u64::MAX, 0u64, 0u64);
+    let mut last: Option<(u64, u64, u64)> = None;
     for (k, &w) in weights.iter().enumerate() {
-        let (q, r) = if w == last.0 {
-            (last.1, last.2)
+        let (q, r) = if let Some((_, q, r)) = last.filter(|l| l.0 == w) {
+            (q, r)
         } else {
             // u64 arithmetic when the product fits (most amounts do); the
             // quotient never exceeds `amount` and the remainder `total`.
@@ -76,7 +76,7 @@ fn largest_remainder(
                     ((p / t) as u64, (p % t) as u64)
                 }
             };
-            last = (w, q, r);
+            last = Some((w, q, r));
             (q, r)
         };
         given += q;
@@ -284,7 +284,13 @@ mod tests {
         #[test]
         fn apportion_matches_its_definition(
             weights in proptest::collection::vec(
-                proptest::prop_oneof![0u64..1_000, 0u64..=u64::MAX / 4, 0u64..2_100_000_000_000_000],
+                proptest::prop_oneof![
+                    0u64..1_000,
+                    0u64..=u64::MAX / 4,
+                    0u64..2_100_000_000_000_000,
+                    proptest::strategy::Just(u64::MAX),
+                    proptest::strategy::Just(0),
+                ],
                 1..40,
             ),
             share in 0u64..=1_000_000,

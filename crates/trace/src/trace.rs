@@ -367,9 +367,32 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         }
     }
 
-    /// The key of the next pending item, if any.
+    /// The key of the next pending item, if any. Forward, items parked on
+    /// a stale spender link are ended (unspent) when they come to the head,
+    /// so that the next key belongs to a transaction that really receives
+    /// taint, and the limits are checked at that transaction.
     fn next_key(&mut self) -> Option<u32> {
-        self.pending.peek().map(|order| self.key_of(order))
+        if self.p.direction == Direction::Backward {
+            return self.pending.peek().map(|order| self.key_of(order));
+        }
+        loop {
+            let (order, slot) = self.pending.pop_below(1 << 32)?;
+            let item = self.slab[slot as usize];
+            if self.is_stale(order, &item) {
+                self.free_items.push(slot);
+                self.end_unfollowed(item.output, &item, EndReason::Unspent);
+                continue;
+            }
+            // Back at the head (the floor is `order` now).
+            self.pending.push(order, slot);
+            return Some(order);
+        }
+    }
+
+    /// Forward: whether an item parked at input `k` came there over a
+    /// spender link that does not hold (`k` spends another output).
+    fn is_stale(&self, k: u32, item: &Item) -> bool {
+        self.p.direction == Direction::Forward && self.g.prevout(k) != Prev::Output(item.output)
     }
 
     /// The key of a queue order.
@@ -394,9 +417,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             let k = self.key_of(order);
             let item = self.unpark(slot);
             debug_assert!(r.contains(&k), "pending keys of one transaction");
-            if self.p.direction == Direction::Forward
-                && self.g.prevout(k) != Prev::Output(item.output)
-            {
+            if self.is_stale(k, &item) {
                 // A stale spender link: the output is unspent after all.
                 self.end_unfollowed(item.output, &item, EndReason::Unspent);
                 continue;
@@ -419,25 +440,27 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     /// Ends everything still pending as cut by `limit`.
     fn cut(&mut self, limit: &'static str, value: u64, at_tx: u32) {
         let mut unfollowed = 0;
-        let mut pending: Vec<(u32, Item)> = self
+        let pending: Vec<(u32, Item)> = self
             .pending
             .drain()
             .into_iter()
             .map(|(order, slot)| (self.key_of(order), self.slab[slot as usize]))
             .collect();
-        pending.sort_unstable_by_key(|e| e.0);
-        pending.dedup_by_key(|e| e.0);
-        {
-            for (k, item) in pending {
-                if self.p.direction == Direction::Forward
-                    && self.g.prevout(k) != Prev::Output(item.output)
-                {
-                    self.end(item.output, &item, EndReason::Unspent);
-                    continue;
-                }
-                unfollowed += item.amount;
-                self.end(item.output, &item, EndReason::Cut);
+        // Stale spender links end unspent (before the duplicates of a key
+        // are dropped: a stale item may share its key with a real one).
+        let mut live = Vec::with_capacity(pending.len());
+        for (k, item) in pending {
+            if self.is_stale(k, &item) {
+                self.end(item.output, &item, EndReason::Unspent);
+            } else {
+                live.push((k, item));
             }
+        }
+        live.sort_unstable_by_key(|e| e.0);
+        live.dedup_by_key(|e| e.0);
+        for (_, item) in live {
+            unfollowed += item.amount;
+            self.end(item.output, &item, EndReason::Cut);
         }
         self.raw.cut = Some(RawCut {
             limit,
