@@ -85,20 +85,28 @@ fn largest_remainder(
             rems.push((r, k as u32));
         }
     }
-    let left = (amount - given) as usize;
+    give_largest(rems, (amount - given) as usize, out);
+}
+
+/// Gives one more satoshi to each of the `left` largest remainders
+/// `(remainder, slot)` (ties to the lower slot): a selection, not a sort
+/// (CoinJoins have hundreds of outputs).
+fn give_largest<R: Ord + Copy, K: Ord + Copy + TryInto<usize>>(
+    rems: &mut [(R, K)],
+    left: usize,
+    out: &mut [u64],
+) {
     if left == 0 {
         return;
     }
     debug_assert!(left <= rems.len(), "remainders cover the rest");
-    // The `left` largest remainders (ties to the lower index) get one
-    // more satoshi: a selection, not a sort (CoinJoins have hundreds of
-    // outputs).
-    let order = |x: &(u64, u32), y: &(u64, u32)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
     if left < rems.len() {
-        rems.select_nth_unstable_by(left - 1, order);
+        rems.select_nth_unstable_by(left - 1, |x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
     }
     for &(_, k) in &rems[..left] {
-        out[k as usize] += 1;
+        if let Ok(k) = k.try_into() {
+            out[k] += 1;
+        }
     }
 }
 
@@ -146,18 +154,7 @@ fn largest_remainder_wide(
             rems.push((r, k));
         }
     }
-    let left = (a - given) as usize;
-    if left == 0 {
-        return;
-    }
-    debug_assert!(left <= rems.len(), "remainders cover the rest");
-    let order = |x: &(u128, usize), y: &(u128, usize)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
-    if left < rems.len() {
-        rems.select_nth_unstable_by(left - 1, order);
-    }
-    for &(_, k) in &rems[..left] {
-        out[k] += 1;
-    }
+    give_largest(rems, (a - given) as usize, out);
 }
 
 /// Half-open satoshi ranges `[start, end)` along a line, sorted and
