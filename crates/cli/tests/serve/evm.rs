@@ -73,6 +73,13 @@ fn screen_on(s: &Server, key: &str, chain: &str, address: &str) -> Resp {
     )
 }
 
+/// `POST /v1/screen/transfer` of a transaction the store cannot have
+/// (txid all zeros) on `chain`: the detail of the expected `status`.
+fn refused_transfer(s: &Server, key: &str, status: u16, body: Value) -> String {
+    let t = s.call(key, "POST", "/v1/screen/transfer", Some(body));
+    t.problem(status)["detail"].as_str().unwrap().to_string()
+}
+
 /// `POST /v1/traces`: a forward trace from `from` on `chain`.
 fn start_trace(s: &Server, key: &str, chain: &str, from: &str) -> Resp {
     s.call(
@@ -320,23 +327,14 @@ fn serves_without_bitcoin_data() {
     assert_eq!(a["sanctioned"], true, "{a}");
     assert_eq!(a["risk"], "SEVERE");
     assert_eq!(a["on_chain"], false);
-    let t = s.call(
+    let d = refused_transfer(
+        &s,
         &k,
-        "POST",
-        "/v1/screen/transfer",
-        Some(
-            json!({"chain": "bitcoin", "asset": "BTC", "direction": "deposit",
-                    "txid": "00".repeat(32), "vout": 0}),
-        ),
+        404,
+        json!({"chain": "bitcoin", "asset": "BTC", "direction": "deposit",
+                "txid": "00".repeat(32), "vout": 0}),
     );
-    let p = t.problem(404);
-    assert!(
-        p["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no Bitcoin chain data"),
-        "{p}"
-    );
+    assert!(d.contains("no Bitcoin chain data"), "{d}");
     let e = screen("ethereum", &eth);
     assert_eq!(e["sanctioned"], true, "{e}");
     start_trace(&s, &k, "bitcoin", &btc).problem(503);
@@ -388,19 +386,14 @@ fn tron_addresses_are_screened_against_the_tags() {
         "{a}"
     );
     // What needs chain data is refused, saying why.
-    let t = s.call(
+    let d = refused_transfer(
+        &s,
         &k,
-        "POST",
-        "/v1/screen/transfer",
-        Some(
-            json!({"chain": "tron", "asset": "USDT", "direction": "deposit",
-                    "txid": "00".repeat(32), "address": zero}),
-        ),
+        422,
+        json!({"chain": "tron", "asset": "USDT", "direction": "deposit",
+                "txid": "00".repeat(32), "address": zero}),
     );
-    assert!(t.problem(422)["detail"]
-        .as_str()
-        .unwrap()
-        .contains("no TRON chain data"));
+    assert!(d.contains("no TRON chain data"), "{d}");
     s.call(&k, "GET", &format!("/v1/entities/tron/{listed}"), None)
         .problem(422);
     start_trace(&s, &k, "tron", &listed).problem(422);
