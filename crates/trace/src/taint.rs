@@ -58,7 +58,6 @@ fn largest_remainder(
 ) {
     rems.clear();
     let mut given: u64 = 0;
-    let inv = 1.0 / total as f64;
     // Equal weights (a CoinJoin's equal outputs) get equal shares: the
     // division is done once per run of them.
     let mut last: Option<(u64, u64, u64)> = None;
@@ -69,7 +68,7 @@ fn largest_remainder(
             // u64 arithmetic when the product fits (most amounts do); the
             // quotient never exceeds `amount` and the remainder `total`.
             let (q, r) = match amount.checked_mul(w) {
-                Some(p) => div_rem(p, total, inv),
+                Some(p) => (p / total, p % total),
                 None => {
                     let p = u128::from(amount) * u128::from(w);
                     let t = u128::from(total);
@@ -107,30 +106,6 @@ fn give_largest<R: Ord + Copy, K: Ord + Copy + TryInto<usize>>(
         if let Ok(k) = k.try_into() {
             out[k] += 1;
         }
-    }
-}
-
-/// `(p / t, p % t)` for `t > 0`, with `inv` = `1.0 / t as f64`: an
-/// estimate by the reciprocal (a multiplication, several times cheaper than
-/// a 64-bit division), corrected by one step either way, checked exactly,
-/// and divided for real in the rare case the estimate is further off.
-#[inline]
-fn div_rem(p: u64, t: u64, inv: f64) -> (u64, u64) {
-    let (p128, t128) = (u128::from(p), u128::from(t));
-    // A float-to-int cast saturates: the estimate is never garbage.
-    let mut q = (p as f64 * inv) as u64;
-    let mut qt = u128::from(q) * t128;
-    if qt > p128 && q > 0 {
-        q -= 1;
-        qt -= t128;
-    } else if p128 >= qt + t128 {
-        q += 1;
-        qt += t128;
-    }
-    if qt <= p128 && p128 - qt < t128 {
-        (q, (p128 - qt) as u64)
-    } else {
-        (p / t, p % t)
     }
 }
 
@@ -299,17 +274,6 @@ mod tests {
             apportion(amount, &weights, &mut out);
             proptest::prop_assert_eq!(&out, &apportion_reference(amount, &weights));
             proptest::prop_assert_eq!(out.iter().map(|&x| u128::from(x)).sum::<u128>(), u128::from(amount));
-        }
-
-        #[test]
-        fn div_rem_is_exact(
-            p in proptest::prop_oneof![0u64..1_000_000, proptest::num::u64::ANY, proptest::strategy::Strategy::prop_map(0u64..64, |b| 1u64 << b)],
-            t in proptest::prop_oneof![1u64..1_000, 1u64..=u64::MAX, 2_100_000_000_000_000u64..2_100_000_000_000_010],
-            exact_multiple in proptest::bool::ANY,
-        ) {
-            // Exact multiples are where a low estimate shows.
-            let p = if exact_multiple { p - p % t } else { p };
-            proptest::prop_assert_eq!(super::div_rem(p, t, 1.0 / t as f64), (p / t, p % t));
         }
     }
 
