@@ -121,6 +121,29 @@ impl Attribution {
         self.member_entity.get(k).copied()
     }
 
+    /// One bit per address, set when the address's entity is in `set`
+    /// (sorted): the same answers as [`Attribution::attributed_entity`]
+    /// followed by a search of `set`, in one read.
+    pub fn member_bitmap(&self, set: &[EntityId]) -> Vec<u64> {
+        let mut bits = vec![0u64; self.member_bits.len()];
+        if set.is_empty() {
+            return bits;
+        }
+        let mut k = 0usize;
+        for (w, &word) in self.member_bits.iter().enumerate() {
+            let mut rest = word;
+            while rest != 0 {
+                let b = rest.trailing_zeros();
+                rest &= rest - 1;
+                if set.binary_search(&self.member_entity[k]).is_ok() {
+                    bits[w] |= 1 << b;
+                }
+                k += 1;
+            }
+        }
+        bits
+    }
+
     fn from_parts(acc: HashMap<EntityId, Acc>, used: u64, skipped: u64) -> Attribution {
         let mut by_entity = HashMap::with_capacity(acc.len());
         let mut by_category: BTreeMap<String, Vec<EntityId>> = BTreeMap::new();

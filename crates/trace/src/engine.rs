@@ -101,6 +101,7 @@ impl Engine {
     }
 
     /// The store.
+    /// The store.
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -313,10 +314,11 @@ impl Engine {
         sources.sort_unstable();
         sources.dedup();
         let stop = self.entities_in(&req.stop_at);
+        let stop_bits = self.attr.member_bitmap(&stop);
         let g = StoreGraph::new(&self.store);
         let env = StoreEnv {
             e: self,
-            stop: &stop,
+            stop_bits: &stop_bits,
             out_addr: g.cols.out_addr,
         };
         let params = Params {
@@ -370,7 +372,8 @@ impl Engine {
             max_hops: u32,
             first: u32,
             last: u32,
-            /// The first largest arrival: (amount, output).
+            /// The largest arrival, ties to the lowest output: (amount,
+            /// output).
             best: (u64, u32),
         }
         let forward = req.direction == Direction::Forward;
@@ -454,7 +457,9 @@ impl Engine {
             a.max_hops = a.max_hops.max(e.hmax);
             a.first = a.first.min(time);
             a.last = a.last.max(time);
-            if e.amount > a.best.0 {
+            // Ties to the lowest output: the same whatever order the
+            // propagation ended them in.
+            if e.amount > a.best.0 || (e.amount == a.best.0 && e.output < a.best.1) {
                 a.best = (e.amount, e.output);
             }
         }
@@ -727,22 +732,19 @@ impl Clock<'_> {
 /// The engine as the propagation core's environment.
 struct StoreEnv<'a> {
     e: &'a Engine,
-    /// Sorted.
-    stop: &'a [EntityId],
+    /// One bit per address of a stop-at entity
+    /// ([`Attribution::member_bitmap`]).
+    stop_bits: &'a [u64],
     out_addr: &'a [u32],
 }
 
 impl Env for StoreEnv<'_> {
     #[inline]
     fn stops(&self, o: u32) -> bool {
-        if self.stop.is_empty() {
-            return false;
-        }
-        let a = AddrId(self.out_addr[o as usize]);
-        self.e
-            .attr
-            .attributed_entity(a)
-            .is_some_and(|e| self.stop.binary_search(&e).is_ok())
+        let a = self.out_addr[o as usize] as usize;
+        self.stop_bits
+            .get(a / 64)
+            .is_some_and(|w| w & (1 << (a % 64)) != 0)
     }
     #[inline]
     fn tx_time(&self, t: u32) -> u32 {

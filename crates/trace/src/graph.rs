@@ -24,6 +24,8 @@ pub(crate) trait TxGraph {
     fn spender_link(&self, o: u32) -> Option<u32>;
     /// A hint that the outputs in `outs` are about to be read.
     fn prefetch_outputs(&self, _outs: Range<u32>) {}
+    /// A hint that the value of output `o` is about to be read.
+    fn prefetch_value(&self, _o: u32) {}
     /// Transaction of input `i`.
     fn tx_of_input(&self, i: u32) -> u32;
     /// Transaction of input `i`, known to be transaction `from` or a later
@@ -33,6 +35,10 @@ pub(crate) trait TxGraph {
     fn tx_of_output(&self, o: u32) -> u32;
     /// Value of output `o`.
     fn value(&self, o: u32) -> u64;
+    /// Inputs in the graph (ids are below it).
+    fn n_inputs(&self) -> u32;
+    /// Outputs in the graph.
+    fn n_outputs(&self) -> u32;
 }
 
 /// What an input spends.
@@ -111,6 +117,10 @@ impl TxGraph for StoreGraph<'_> {
         self.cols.prefetch_outputs(outs)
     }
     #[inline]
+    fn prefetch_value(&self, o: u32) {
+        chainhound_store::prefetch(self.cols.out_value, o as usize)
+    }
+    #[inline]
     fn tx_of_input(&self, i: u32) -> u32 {
         owner(self.cols.tx_first_in, i)
     }
@@ -125,6 +135,12 @@ impl TxGraph for StoreGraph<'_> {
     #[inline]
     fn value(&self, o: u32) -> u64 {
         self.cols.value(o)
+    }
+    fn n_inputs(&self) -> u32 {
+        self.cols.counts().inputs
+    }
+    fn n_outputs(&self) -> u32 {
+        self.cols.counts().outputs
     }
 }
 
@@ -197,6 +213,12 @@ impl TxGraph for MemGraph {
     }
     fn value(&self, o: u32) -> u64 {
         self.values[o as usize]
+    }
+    fn n_inputs(&self) -> u32 {
+        self.prevout.len() as u32
+    }
+    fn n_outputs(&self) -> u32 {
+        self.values.len() as u32
     }
 }
 

@@ -61,6 +61,7 @@ mod frontier;
 mod graph;
 mod paths;
 mod spec;
+mod sweep;
 pub mod taint;
 mod trace;
 mod types;

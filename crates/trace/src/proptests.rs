@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 
 use crate::graph::{MemGraph, Prev, TxGraph};
-use crate::trace::{run, Env, Params, Raw};
+use crate::trace::{run, run_queued, Env, Params, Raw};
 use crate::types::{Direction, Limits, Model};
 
 struct TestEnv {
@@ -92,6 +92,71 @@ fn accounted(r: &Raw) -> u64 {
     r.ends.iter().map(|e| e.amount).sum::<u64>() + r.fees + r.below_min + r.overlap
 }
 
+/// Everything a run found, in an order that does not depend on when the
+/// propagation ended each item.
+#[allow(clippy::type_complexity)]
+fn summary(
+    r: &Raw,
+) -> (
+    Vec<(u32, u32, u64, crate::types::EndReason, u32, u32)>,
+    Vec<(u32, u64)>,
+    [u64; 6],
+    Vec<(u32, (u32, u64))>,
+    Vec<((u32, u32), u64)>,
+    Vec<(u32, u64)>,
+    Option<(&'static str, u64, Option<u32>, u64)>,
+) {
+    let mut ends: Vec<_> = r
+        .ends
+        .iter()
+        .map(|e| (e.output, e.tx, e.amount, e.reason, e.hmin, e.hmax))
+        .collect();
+    ends.sort_unstable();
+    let mut taint: Vec<_> = r.taint.iter().map(|(&o, &a)| (o, a)).collect();
+    taint.sort_unstable();
+    let cut = r
+        .cut
+        .as_ref()
+        .map(|c| (c.limit, c.value, c.at_tx, c.unfollowed));
+    let figures = [
+        r.source_value,
+        r.fees,
+        r.below_min,
+        r.overlap,
+        r.txs_visited,
+        u64::from(r.hops_reached),
+    ];
+    (
+        ends,
+        taint,
+        figures,
+        r.parent.clone(),
+        r.tx_flows.clone(),
+        r.fee_flows.clone(),
+        cut,
+    )
+}
+
+/// Points a few unspent outputs' spender links at inputs that spend other
+/// outputs (as a rolled-back branch leaves them).
+fn with_stale_links(
+    g: &MemGraph,
+    stale: &[(prop::sample::Index, prop::sample::Index)],
+) -> Option<MemGraph> {
+    let unspent: Vec<usize> = (0..g.spent_by.len())
+        .filter(|&o| g.spent_by[o].is_none())
+        .collect();
+    if unspent.is_empty() || g.prevout.is_empty() {
+        return None;
+    }
+    let mut bad = g.clone();
+    for (o, i) in stale {
+        let o = unspent[o.index(unspent.len())];
+        bad.spent_by[o] = Some(i.index(g.prevout.len()) as u32);
+    }
+    Some(bad)
+}
+
 fn graph_strategy() -> impl Strategy<Value = (MemGraph, Vec<u32>, HashSet<u32>)> {
     (
         1usize..6,
@@ -164,23 +229,14 @@ proptest! {
             sources.push(sources[0]);
         }
         let env = TestEnv { stops };
-        let mut bad = g.clone();
-        let unspent: Vec<usize> = (0..g.spent_by.len()).filter(|&o| g.spent_by[o].is_none()).collect();
-        prop_assume!(!unspent.is_empty() && !g.prevout.is_empty());
-        for (o, i) in &stale {
-            let o = unspent[o.index(unspent.len())];
-            let i = i.index(g.prevout.len()) as u32;
-            bad.spent_by[o] = Some(i);
-            prop_assert_eq!(bad.spender(o as u32), None);
+        let bad = with_stale_links(&g, &stale);
+        prop_assume!(bad.is_some());
+        let bad = bad.unwrap();
+        for o in 0..bad.spent_by.len() as u32 {
+            if g.spent_by[o as usize].is_none() {
+                prop_assert_eq!(bad.spender(o), None);
+            }
         }
-        let summary = |r: &Raw| {
-            let mut ends: Vec<_> = r.ends.iter().map(|e| (e.output, e.tx, e.amount, e.reason, e.hmin, e.hmax)).collect();
-            ends.sort_unstable();
-            let mut taint: Vec<_> = r.taint.iter().map(|(&o, &a)| (o, a)).collect();
-            taint.sort_unstable();
-            let cut = r.cut.as_ref().map(|c| (c.limit, c.value, c.at_tx, c.unfollowed));
-            (ends, taint, r.fees, r.below_min, r.overlap, r.txs_visited, r.hops_reached, r.parent.clone(), r.tx_flows.clone(), r.fee_flows.clone(), cut)
-        };
         for model in [Model::Haircut, Model::Fifo, Model::Poison] {
             let mut p = params(model, Direction::Forward, max_hops, min_value);
             p.until = until;
@@ -188,6 +244,37 @@ proptest! {
             // varied here.)
             p.limits.max_txs = max_txs;
             prop_assert_eq!(summary(&run(&bad, &env, &p, &sources)), summary(&run(&g, &env, &p, &sources)), "{:?}", model);
+        }
+    }
+
+    /// The forward sweep finds what the queue of items at their spenders
+    /// finds, under every model and limit, with and without stale links.
+    #[test]
+    fn sweep_finds_what_the_queue_finds(
+        (g, mut sources, stops) in graph_strategy(),
+        stale in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..6),
+        min_value in prop_oneof![Just(0u64), 0u64..500],
+        max_hops in prop_oneof![Just(None), (0u32..6).prop_map(Some)],
+        until in prop_oneof![Just(None), (0u32..60).prop_map(Some)],
+        max_txs in prop_oneof![Just(u64::MAX), 0u64..20],
+        max_frontier in prop_oneof![Just(u64::MAX), 0u64..12],
+        twice in any::<bool>(),
+    ) {
+        if twice {
+            sources.push(sources[0]);
+        }
+        let env = TestEnv { stops };
+        let g = if stale.is_empty() { g } else { with_stale_links(&g, &stale).unwrap_or(g) };
+        for model in [Model::Haircut, Model::Fifo, Model::Poison] {
+            let mut p = params(model, Direction::Forward, max_hops, min_value);
+            p.until = until;
+            p.limits.max_txs = max_txs;
+            // Stale links count toward `max_frontier` until found out, which
+            // the two find out at different times.
+            if stale.is_empty() {
+                p.limits.max_frontier = max_frontier;
+            }
+            prop_assert_eq!(summary(&run(&g, &env, &p, &sources)), summary(&run_queued(&g, &env, &p, &sources)), "{:?}", model);
         }
     }
 

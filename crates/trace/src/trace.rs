@@ -3,11 +3,13 @@
 //! and records where every traced satoshi ends. Generic over
 //! [`TxGraph`] so that property tests run it on random graphs.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::ops::Range;
 
 use crate::frontier::Frontier;
 use crate::graph::{Prev, TxGraph};
+use crate::sweep::{Marks, Spends};
 use crate::taint::{apportion, fifo_backward, fifo_forward, ranges_len, ranges_push, Ranges};
 use crate::types::{Direction, EndReason, Limits, Model};
 
@@ -140,10 +142,77 @@ struct Run<'g, G: TxGraph, E: Env> {
     /// Forward: the first input after the visited transaction's (every
     /// spender of its outputs is at or past it).
     min_key: u32,
+    /// Forward: sweep the inputs (else queue items at their spenders, the
+    /// reference the tests compare the sweep with).
+    sweep: bool,
+    /// Forward sweep: the tainted outputs not yet spent by a visited
+    /// transaction (items of amount 0 were taken; sources apart, as they
+    /// are marked first), and the stretches of inputs linked to spend
+    /// them.
+    marks: Marks<Item>,
+    src_marks: Marks<Item>,
+    spends: Spends,
+    /// Forward sweep: every input below `scan` was read; the transactions
+    /// found there with an input spending a marked output, with that
+    /// input, in order; and the links below `scan` of outputs marked
+    /// since, as `(input, output)` (a min-heap).
+    scan: u32,
+    ahead: VecDeque<(u32, u32)>,
+    late: BinaryHeap<Reverse<(u32, u32)>>,
 }
 
-/// Runs the model from `sources` (outputs; their full value is traced).
+/// How many transactions the sweep reads ahead of the one it visits,
+/// fetching their items, funding values and outputs into the cache.
+const LOOKAHEAD: usize = 4;
+
+/// Reusable buffers of [`Run::visit_forward`].
+#[derive(Default)]
+struct Scratch {
+    in_vals: Vec<u64>,
+    out_vals: Vec<u64>,
+    weights: Vec<u64>,
+    parts: Vec<u64>,
+    out_ranges: Vec<Ranges>,
+    out_items: Vec<(u32, Item)>,
+    demix: Vec<bool>,
+    own: Vec<u64>,
+    spenders: Vec<Option<u32>>,
+    line: Ranges,
+}
+
+/// Runs the model from `sources` (outputs; their full value is traced;
+/// one given twice counts once).
 pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32]) -> Raw {
+    run_as(g, env, p, sources, true)
+}
+
+/// [`run`] with forward items queued at their spenders instead of swept:
+/// the reference the property tests hold the sweep to.
+#[cfg(test)]
+pub(crate) fn run_queued<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32]) -> Raw {
+    run_as(g, env, p, sources, false)
+}
+
+fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep: bool) -> Raw {
+    let mut sources = sources.to_vec();
+    sources.sort_unstable();
+    sources.dedup();
+    let sweep = sweep && p.direction == Direction::Forward && !sources.is_empty();
+    // The sweep reads from the first input after the first source's
+    // transaction; every output it marks is past that transaction's.
+    let (marks, src_marks, spends, scan) = match (sources.first(), sources.last()) {
+        (Some(&first), Some(&last)) if sweep => {
+            let t = g.tx_of_output(first);
+            let after = g.inputs(t).end;
+            (
+                Marks::new(g.outputs(t).end, g.n_outputs()),
+                Marks::new(first, last + 1),
+                Spends::new(after, g.n_inputs()),
+                after,
+            )
+        }
+        _ => (Marks::new(0, 0), Marks::new(0, 0), Spends::new(0, 0), 0),
+    };
     let mut r = Run {
         g,
         env,
@@ -154,15 +223,19 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         free_items: Vec::new(),
         ranges: Vec::new(),
         free: Vec::new(),
-        sources: {
-            let mut v = sources.to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        },
-        min_key: 0,
+        sources,
+        // A link below the first input swept cannot hold.
+        min_key: scan,
+        sweep,
+        marks,
+        src_marks,
+        spends,
+        scan,
+        ahead: VecDeque::new(),
+        late: BinaryHeap::new(),
     };
-    for &o in sources {
+    for k in 0..r.sources.len() {
+        let o = r.sources[k];
         let v = g.value(o);
         r.raw.source_value += v;
         r.raw.source_outputs += 1;
@@ -182,7 +255,8 @@ pub(crate) fn run<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32
         r.route(o, item, true);
     }
     match p.direction {
-        Direction::Forward => r.forward(),
+        Direction::Forward if sweep => r.sweep(),
+        Direction::Forward => r.forward_queued(),
         Direction::Backward => r.backward(),
     }
     let mut raw = r.raw;
@@ -294,7 +368,21 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     self.end(o, &item, EndReason::MaxHops);
                     return false;
                 }
-                self.park(i, Item { output: o, ..item });
+                let item = Item { output: o, ..item };
+                if self.sweep {
+                    if is_source {
+                        self.src_marks.mark(o, item);
+                    } else {
+                        self.marks.mark(o, item);
+                    }
+                    self.spends.add(i);
+                    if i < self.scan {
+                        // Read already: the sweep must come back for it.
+                        self.late.push(Reverse((i, o)));
+                    }
+                } else {
+                    self.park(i, item);
+                }
                 true
             }
             Direction::Backward => {
@@ -440,12 +528,20 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     /// Ends everything still pending as cut by `limit`.
     fn cut(&mut self, limit: &'static str, value: u64, at_tx: u32) {
         let mut unfollowed = 0;
-        let pending: Vec<(u32, Item)> = self
+        let mut pending: Vec<(u32, Item)> = self
             .pending
             .drain()
             .into_iter()
             .map(|(order, slot)| (self.key_of(order), self.slab[slot as usize]))
             .collect();
+        // Swept items, at their spenders (they were marked with a link).
+        let g = self.g;
+        for (o, it) in self.swept_pending() {
+            match g.spender_link(o) {
+                Some(k) => pending.push((k, it)),
+                None => self.end(o, &it, EndReason::Unspent),
+            }
+        }
         // Stale spender links end unspent (before the duplicates of a key
         // are dropped: a stale item may share its key with a real one).
         let mut live = Vec::with_capacity(pending.len());
@@ -476,27 +572,143 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             self.cut("max_txs", l.max_txs, next_tx);
             return false;
         }
-        if self.pending.len() as u64 > l.max_frontier {
+        if self.pending.len() as u64 + self.spends.pending() > l.max_frontier {
             self.cut("max_frontier", l.max_frontier, next_tx);
             return false;
         }
         true
     }
 
-    fn forward(&mut self) {
-        let mut in_vals: Vec<u64> = Vec::new();
-        let mut out_vals: Vec<u64> = Vec::new();
-        let mut weights: Vec<u64> = Vec::new();
-        let mut parts: Vec<u64> = Vec::new();
-        let mut out_ranges: Vec<Ranges> = Vec::new();
+    /// Forward sweep: the marked items not taken, in output order
+    /// (sources first).
+    fn swept_pending(&self) -> Vec<(u32, Item)> {
+        self.src_marks
+            .iter()
+            .chain(self.marks.iter())
+            .filter(|(_, it)| it.amount > 0)
+            .map(|(o, it)| (o, *it))
+            .collect()
+    }
+
+    /// Forward sweep: the item of marked output `o`, if not taken.
+    #[inline]
+    fn marked(&mut self, o: u32) -> Option<&mut Item> {
+        match self.marks.get_mut(o) {
+            Some(it) => Some(it),
+            None => self.src_marks.get_mut(o),
+        }
+        .filter(|it| it.amount > 0)
+    }
+
+    /// Forward sweep: whether input `k` spends a marked output.
+    #[inline]
+    fn spends_marked(&self, k: u32) -> bool {
+        match self.g.prevout(k) {
+            Prev::Output(o) => self.marks.contains(o) || self.src_marks.contains(o),
+            _ => false,
+        }
+    }
+
+    /// Forward sweep: takes pending inputs off [`Spends`] until
+    /// [`LOOKAHEAD`] transactions are known ahead (or none is pending), and
+    /// starts fetching what their visits will read.
+    fn read_ahead(&mut self, from_tx: u32) {
+        let g = self.g;
+        while self.ahead.len() < LOOKAHEAD {
+            let Some(k) = self.spends.next_from(self.scan) else {
+                break;
+            };
+            self.scan = k + 1;
+            if !self.spends_marked(k) {
+                // A stale link: the output stays pending (and ends unspent).
+                continue;
+            }
+            let after = self.ahead.back().map_or(from_tx, |e| e.1);
+            let t = g.tx_of_input_from(k, after);
+            let ins = g.inputs(t);
+            for j in ins.clone() {
+                if let Prev::Output(o) = g.prevout(j) {
+                    g.prefetch_value(o);
+                    self.marks.prefetch(o);
+                }
+            }
+            g.prefetch_outputs(g.outputs(t));
+            self.scan = ins.end;
+            self.ahead.push_back((k, t));
+        }
+    }
+
+    /// Forward: reads the inputs after the first source's transaction in
+    /// chain order, skipping stretches that [`Spends`] says spend nothing
+    /// marked, and visits every transaction with an input that spends a
+    /// marked output: in increasing order, as the queue would take them,
+    /// the next ones read ahead so that their misses overlap the work.
+    fn sweep(&mut self) {
+        let g = self.g;
+        let mut sc = Scratch::default();
         let mut items: Vec<(u32, Item)> = Vec::new();
-        let mut out_items: Vec<(u32, Item)> = Vec::new();
-        let mut demix: Vec<bool> = Vec::new();
-        let mut own: Vec<u64> = Vec::new();
-        let mut spenders: Vec<Option<u32>> = Vec::new();
-        let mut line: Ranges = Vec::new();
-        // Transactions are visited in increasing order: search each one's
-        // number from the previous one's.
+        let mut prev_tx = 0;
+        loop {
+            self.read_ahead(prev_tx);
+            let next_late = self.late.peek().map(|r| r.0 .0);
+            let s = match (self.ahead.front(), next_late) {
+                (None, None) => break,
+                (Some(&(k, t)), late) if late.is_none_or(|l| k < l) => t,
+                (_, Some(l)) => g.tx_of_input_from(l, prev_tx),
+                (Some(_), None) => unreachable!("handled above"),
+            };
+            let ins = g.inputs(s);
+            // Taken off both lists; a late link that does not hold (stale)
+            // is no reason to visit.
+            let mut real = false;
+            if self.ahead.front().is_some_and(|e| e.1 == s) {
+                self.ahead.pop_front();
+                real = true;
+            }
+            while let Some(&Reverse((k, o))) = self.late.peek() {
+                if k >= ins.end {
+                    break;
+                }
+                self.late.pop();
+                real |= g.prevout(k) == Prev::Output(o);
+            }
+            if !real {
+                continue;
+            }
+            prev_tx = s;
+            if !self.check_limits(s) {
+                return;
+            }
+            g.prefetch_outputs(g.outputs(s));
+            items.clear();
+            for j in ins.clone() {
+                if let Prev::Output(o) = g.prevout(j) {
+                    if let Some(it) = self.marked(o) {
+                        items.push((j, *it));
+                        // Taken: an item of amount 0 is no longer pending.
+                        it.amount = 0;
+                        self.spends.remove(j);
+                    }
+                }
+            }
+            if !items.is_empty() {
+                self.min_key = ins.end;
+                self.visit_forward(s, &items, &mut sc);
+            }
+        }
+        // Marked outputs no input spends: their links were stale.
+        if self.spends.pending() > 0 {
+            for (o, it) in self.swept_pending() {
+                self.end_unfollowed(o, &it, EndReason::Unspent);
+            }
+        }
+    }
+
+    /// Forward by the queue: the reference of [`Run::sweep`].
+    #[cfg(test)]
+    fn forward_queued(&mut self) {
+        let mut sc = Scratch::default();
+        let mut items: Vec<(u32, Item)> = Vec::new();
         let mut prev_tx = 0;
         while let Some(first) = self.next_key() {
             let g = self.g;
@@ -505,151 +717,171 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             if !self.check_limits(s) {
                 return;
             }
-            let ins = g.inputs(s);
-            // Its outputs' columns are read below: start fetching them now,
-            // so that their misses overlap each other and the inputs' work.
-            g.prefetch_outputs(g.outputs(s));
-            self.take_range(ins.clone(), &mut items);
+            self.take_range(g.inputs(s), &mut items);
             if items.is_empty() {
                 // Only stale spender links pointed here: not a visit.
                 continue;
             }
-            self.min_key = ins.end;
-            self.raw.txs_visited += 1;
-            // The input line.
-            in_vals.clear();
-            let ins = g.inputs(s);
-            for i in ins.clone() {
-                in_vals.push(match g.prevout(i) {
-                    Prev::Output(o) => g.value(o),
-                    _ => 0,
-                });
+            self.min_key = g.inputs(s).end;
+            self.visit_forward(s, &items, &mut sc);
+        }
+    }
+
+    #[cfg(not(test))]
+    fn forward_queued(&mut self) {
+        unreachable!("forward traces sweep outside tests")
+    }
+
+    /// Forward: visits transaction `s`, whose tainted inputs are `items`
+    /// (in input order), and routes the taint of its outputs.
+    fn visit_forward(&mut self, s: u32, items: &[(u32, Item)], sc: &mut Scratch) {
+        let g = self.g;
+        let Scratch {
+            in_vals,
+            out_vals,
+            weights,
+            parts,
+            out_ranges,
+            out_items,
+            demix,
+            own,
+            spenders,
+            line,
+        } = sc;
+        self.raw.txs_visited += 1;
+        // The input line.
+        in_vals.clear();
+        let ins = g.inputs(s);
+        for i in ins.clone() {
+            in_vals.push(match g.prevout(i) {
+                Prev::Output(o) => g.value(o),
+                _ => 0,
+            });
+        }
+        out_vals.clear();
+        out_vals.extend(g.outputs(s).map(|o| g.value(o)));
+        let in_total: u64 = in_vals.iter().sum();
+        let out_total: u64 = out_vals.iter().sum();
+        let fee = in_total.saturating_sub(out_total);
+        let (mut hmin, mut hmax) = (u32::MAX, 0);
+        let mut tainted: u64 = 0;
+        let mut best = (0u64, u32::MAX);
+        line.clear();
+        let flows_from = self.raw.tx_flows.len();
+        for (i, item) in items {
+            hmin = hmin.min(item.hmin + 1);
+            hmax = hmax.max(item.hmax + 1);
+            tainted += item.amount;
+            let prev = match g.prevout(*i) {
+                Prev::Output(o) => o,
+                _ => continue,
+            };
+            if item.amount > best.0 || best.1 == u32::MAX {
+                best = (item.amount, prev);
             }
-            out_vals.clear();
-            out_vals.extend(g.outputs(s).map(|o| g.value(o)));
-            let in_total: u64 = in_vals.iter().sum();
-            let out_total: u64 = out_vals.iter().sum();
-            let fee = in_total.saturating_sub(out_total);
-            let (mut hmin, mut hmax) = (u32::MAX, 0);
-            let mut tainted: u64 = 0;
-            let mut best = (0u64, u32::MAX);
-            line.clear();
-            let flows_from = self.raw.tx_flows.len();
-            for (i, item) in &items {
-                hmin = hmin.min(item.hmin + 1);
-                hmax = hmax.max(item.hmax + 1);
-                tainted += item.amount;
-                let prev = match g.prevout(*i) {
-                    Prev::Output(o) => o,
-                    _ => continue,
-                };
-                if item.amount > best.0 || best.1 == u32::MAX {
-                    best = (item.amount, prev);
-                }
-                // Items of one source transaction are usually adjacent.
-                match self.raw.tx_flows[flows_from..].last_mut() {
-                    Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
-                    _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
-                }
-                if self.p.model == Model::Fifo {
-                    let k = (*i - ins.start) as usize;
-                    let base: u64 = in_vals[..k].iter().sum();
-                    for &(a, b) in &self.ranges_of(item) {
-                        ranges_push(&mut line, base + a, base + b);
-                    }
-                }
+            // Items of one source transaction are usually adjacent.
+            match self.raw.tx_flows[flows_from..].last_mut() {
+                Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
+                _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
             }
-            self.raw.hops_reached = self.raw.hops_reached.max(hmax);
-            if best.1 != u32::MAX {
-                self.raw.parent.push((s, (best.1, best.0)));
-            }
-            let fee_taint;
-            let outs = g.outputs(s);
-            let mixer = self.env.mixer(s);
-            out_items.clear();
-            match self.p.model {
-                Model::Haircut => {
-                    demix.clear();
-                    if let (Some(d), Some(_)) = (&self.p.demixed, mixer) {
-                        demix.extend(outs.clone().map(|o| d.contains(&o)));
-                    }
-                    let cap: u64 = demix
-                        .iter()
-                        .zip(&out_vals)
-                        .filter(|(d, _)| **d)
-                        .map(|(_, v)| v)
-                        .sum();
-                    if cap > 0 {
-                        // Fill the owner's outputs first, by value.
-                        let first = tainted.min(cap);
-                        weights.clear();
-                        weights.extend(
-                            demix
-                                .iter()
-                                .zip(&out_vals)
-                                .map(|(d, v)| if *d { *v } else { 0 }),
-                        );
-                        weights.push(0);
-                        apportion(first, &weights, &mut own);
-                        weights.clear();
-                        weights.extend(
-                            demix
-                                .iter()
-                                .zip(&out_vals)
-                                .map(|(d, v)| if *d { 0 } else { *v }),
-                        );
-                        weights.push(fee);
-                        apportion(tainted - first, &weights, &mut parts);
-                        for (p, o) in parts.iter_mut().zip(&own) {
-                            *p += o;
-                        }
-                    } else {
-                        weights.clear();
-                        weights.extend_from_slice(&out_vals);
-                        weights.push(fee);
-                        // Value the inputs cannot show (unresolved funding) is
-                        // never tainted; if outputs exceed the known inputs the
-                        // outputs are the weights.
-                        apportion(tainted, &weights, &mut parts);
-                    }
-                    fee_taint = parts[out_vals.len()];
-                    for (j, o) in outs.clone().enumerate() {
-                        out_items.push((o, item_of(parts[j], NO_RANGES, hmin, hmax, s)));
-                    }
-                }
-                Model::Poison => {
-                    fee_taint = fee;
-                    for (j, o) in outs.clone().enumerate() {
-                        out_items.push((o, item_of(out_vals[j], NO_RANGES, hmin, hmax, s)));
-                    }
-                }
-                Model::Fifo => {
-                    fee_taint = fifo_forward(&line, &out_vals, &mut out_ranges);
-                    for (j, o) in outs.clone().enumerate() {
-                        let r = std::mem::take(&mut out_ranges[j]);
-                        let n = ranges_len(&r);
-                        let slot = self.keep_ranges(r);
-                        out_items.push((o, item_of(n, slot, hmin, hmax, s)));
-                    }
+            if self.p.model == Model::Fifo {
+                let k = (*i - ins.start) as usize;
+                let base: u64 = in_vals[..k].iter().sum();
+                for &(a, b) in &self.ranges_of(item) {
+                    ranges_push(line, base + a, base + b);
                 }
             }
-            if fee_taint > 0 {
-                self.raw.fees += fee_taint;
-                self.raw.fee_flows.push((s, fee_taint));
+        }
+        self.raw.hops_reached = self.raw.hops_reached.max(hmax);
+        if best.1 != u32::MAX {
+            self.raw.parent.push((s, (best.1, best.0)));
+        }
+        let fee_taint;
+        let outs = g.outputs(s);
+        let mixer = self.env.mixer(s);
+        out_items.clear();
+        match self.p.model {
+            Model::Haircut => {
+                demix.clear();
+                if let (Some(d), Some(_)) = (&self.p.demixed, mixer) {
+                    demix.extend(outs.clone().map(|o| d.contains(&o)));
+                }
+                let cap: u64 = demix
+                    .iter()
+                    .zip(out_vals.iter())
+                    .filter(|(d, _)| **d)
+                    .map(|(_, v)| v)
+                    .sum();
+                if cap > 0 {
+                    // Fill the owner's outputs first, by value.
+                    let first = tainted.min(cap);
+                    weights.clear();
+                    weights.extend(
+                        demix
+                            .iter()
+                            .zip(out_vals.iter())
+                            .map(|(d, v)| if *d { *v } else { 0 }),
+                    );
+                    weights.push(0);
+                    apportion(first, weights, own);
+                    weights.clear();
+                    weights.extend(
+                        demix
+                            .iter()
+                            .zip(out_vals.iter())
+                            .map(|(d, v)| if *d { 0 } else { *v }),
+                    );
+                    weights.push(fee);
+                    apportion(tainted - first, weights, parts);
+                    for (p, o) in parts.iter_mut().zip(own.iter()) {
+                        *p += o;
+                    }
+                } else {
+                    weights.clear();
+                    weights.extend_from_slice(out_vals);
+                    weights.push(fee);
+                    // Value the inputs cannot show (unresolved funding) is
+                    // never tainted; if outputs exceed the known inputs the
+                    // outputs are the weights.
+                    apportion(tainted, weights, parts);
+                }
+                fee_taint = parts[out_vals.len()];
+                for (j, o) in outs.clone().enumerate() {
+                    out_items.push((o, item_of(parts[j], NO_RANGES, hmin, hmax, s)));
+                }
             }
-            if let Some(kind) = mixer {
-                self.raw.mixers.push(Mix {
-                    tx: s,
-                    kind,
-                    amount_in: tainted,
-                    amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
-                });
+            Model::Poison => {
+                fee_taint = fee;
+                for (j, o) in outs.clone().enumerate() {
+                    out_items.push((o, item_of(out_vals[j], NO_RANGES, hmin, hmax, s)));
+                }
             }
-            spenders.clear();
-            spenders.extend(out_items.iter().map(|(o, _)| g.spender_link(*o)));
-            for ((o, item), sp) in out_items.drain(..).zip(&spenders) {
-                self.route_spent(o, item, false, Some(*sp));
+            Model::Fifo => {
+                fee_taint = fifo_forward(line, out_vals, out_ranges);
+                for (j, o) in outs.clone().enumerate() {
+                    let r = std::mem::take(&mut out_ranges[j]);
+                    let n = ranges_len(&r);
+                    let slot = self.keep_ranges(r);
+                    out_items.push((o, item_of(n, slot, hmin, hmax, s)));
+                }
             }
+        }
+        if fee_taint > 0 {
+            self.raw.fees += fee_taint;
+            self.raw.fee_flows.push((s, fee_taint));
+        }
+        if let Some(kind) = mixer {
+            self.raw.mixers.push(Mix {
+                tx: s,
+                kind,
+                amount_in: tainted,
+                amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
+            });
+        }
+        spenders.clear();
+        spenders.extend(out_items.iter().map(|(o, _)| g.spender_link(*o)));
+        for ((o, item), sp) in out_items.drain(..).zip(spenders.iter()) {
+            self.route_spent(o, item, false, Some(*sp));
         }
     }
 

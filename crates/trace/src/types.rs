@@ -230,7 +230,7 @@ pub struct Destination {
     pub first_time: u32,
     /// Latest arrival.
     pub last_time: u32,
-    /// The output of the largest arrival (the first of them): where its
+    /// The output of the largest arrival (ties to the lowest output): where its
     /// explanation path ends (forward) or starts (backward). Every
     /// destination has one; [`crate::Engine::explanation`] expands it
     /// through [`TraceReport::tree`].

@@ -1,0 +1,266 @@
+//! The bookkeeping of the forward sweep ([`crate::trace`]): a forward trace
+//! reads the inputs after its sources in chain order and stops at each
+//! one that spends a tainted output. Two structures make that cheap:
+//!
+//! * [`Marks`]: the tainted outputs with their items, as one bit per output
+//!   plus the items in output order. Outputs are marked in increasing
+//!   order (a transaction's outputs come after those of every earlier
+//!   one), so an item is found by counting marks: one read of a bitmap
+//!   that stays in the cache, no hashing, no queue.
+//! * [`Spends`]: how many marked outputs each stretch of inputs is linked
+//!   to spend, so that the sweep skips every stretch that spends none.
+//!
+//! Both are sized by the outputs and inputs after the first source; their
+//! memory is allocated zeroed and only the parts a trace touches are ever
+//! written (the rest is never backed by physical pages).
+
+/// Tainted outputs and their items, in output order.
+#[derive(Debug)]
+pub(crate) struct Marks<T> {
+    /// The first output that may be marked.
+    base: u32,
+    /// One bit per output from `base`.
+    bits: Vec<u64>,
+    /// Per word of `bits` holding a mark: the marks before it.
+    rank: Vec<u32>,
+    /// The item of each mark, in output order.
+    items: Vec<T>,
+    /// The last marked output (marks only increase).
+    last: Option<u32>,
+}
+
+impl<T> Marks<T> {
+    /// Room for marks on outputs `base..end`.
+    pub fn new(base: u32, end: u32) -> Marks<T> {
+        let words = (end.saturating_sub(base) as usize).div_ceil(64);
+        Marks {
+            base,
+            bits: vec![0; words],
+            rank: vec![0; words],
+            items: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// Whether `o` can be marked: in range and past the last mark.
+    pub fn can_mark(&self, o: u32) -> bool {
+        o >= self.base
+            && ((o - self.base) as usize) < self.bits.len() * 64
+            && self.last.is_none_or(|l| o > l)
+    }
+
+    /// Marks `o` with `item`; `o` must satisfy [`Marks::can_mark`].
+    pub fn mark(&mut self, o: u32, item: T) {
+        assert!(self.can_mark(o), "marks in increasing output order");
+        let x = (o - self.base) as usize;
+        let w = x / 64;
+        if self.bits[w] == 0 {
+            self.rank[w] = self.items.len() as u32;
+        }
+        self.bits[w] |= 1 << (x % 64);
+        self.items.push(item);
+        self.last = Some(o);
+    }
+
+    /// The item of `o`, if it is marked.
+    #[inline]
+    pub fn get_mut(&mut self, o: u32) -> Option<&mut T> {
+        let x = o.wrapping_sub(self.base) as usize;
+        let word = *self.bits.get(x / 64)?;
+        let bit = 1u64 << (x % 64);
+        if word & bit == 0 {
+            return None;
+        }
+        let k = self.rank[x / 64] as usize + (word & (bit - 1)).count_ones() as usize;
+        self.items.get_mut(k)
+    }
+
+    /// A hint that the item of `o` (if marked) is about to be read.
+    #[inline]
+    pub fn prefetch(&self, o: u32) {
+        let x = o.wrapping_sub(self.base) as usize;
+        if let Some(&word) = self.bits.get(x / 64) {
+            let bit = 1u64 << (x % 64);
+            if word & bit != 0 {
+                let k = self.rank[x / 64] as usize + (word & (bit - 1)).count_ones() as usize;
+                chainhound_store::prefetch(&self.items, k);
+            }
+        }
+    }
+
+    /// Whether `o` is marked (the sweep's test of every input).
+    #[inline]
+    pub fn contains(&self, o: u32) -> bool {
+        let x = o.wrapping_sub(self.base) as usize;
+        self.bits
+            .get(x / 64)
+            .is_some_and(|w| w & (1 << (x % 64)) != 0)
+    }
+
+    /// Every mark and its item, in output order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
+        let base = self.base;
+        self.bits
+            .iter()
+            .enumerate()
+            .flat_map(move |(w, &word)| {
+                let mut rest = word;
+                std::iter::from_fn(move || {
+                    if rest == 0 {
+                        return None;
+                    }
+                    let b = rest.trailing_zeros();
+                    rest &= rest - 1;
+                    Some(base + (w * 64) as u32 + b)
+                })
+            })
+            .zip(&self.items)
+    }
+}
+
+/// Inputs per stretch of [`Spends`] (a multiple of 64).
+const STRETCH: u32 = 1 << 12;
+
+/// The inputs that marked outputs are linked to be spent by, as one bit
+/// per input, with a count per stretch of [`STRETCH`] inputs so that empty
+/// stretches are skipped whole: a monotone queue of inputs whose pushes
+/// and pops are a bit each.
+#[derive(Debug)]
+pub(crate) struct Spends {
+    /// The first input covered.
+    base: u32,
+    bits: Vec<u64>,
+    counts: Vec<u32>,
+    /// Pending outputs in all (links to one input count each).
+    pending: u64,
+}
+
+impl Spends {
+    /// Room for inputs `base..end`.
+    pub fn new(base: u32, end: u32) -> Spends {
+        let n = end.saturating_sub(base);
+        Spends {
+            base,
+            bits: vec![0; (n as usize).div_ceil(64)],
+            counts: vec![0; (n / STRETCH) as usize + 1],
+            pending: 0,
+        }
+    }
+
+    /// Pending outputs.
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    /// An output linked to be spent by input `i` (in `base..end`) is
+    /// pending.
+    pub fn add(&mut self, i: u32) {
+        let x = i - self.base;
+        self.bits[(x / 64) as usize] |= 1 << (x % 64);
+        self.counts[(x / STRETCH) as usize] += 1;
+        self.pending += 1;
+    }
+
+    /// The pending output input `i` spends was taken.
+    pub fn remove(&mut self, i: u32) {
+        let x = i - self.base;
+        self.bits[(x / 64) as usize] &= !(1 << (x % 64));
+        let c = &mut self.counts[(x / STRETCH) as usize];
+        *c = c.saturating_sub(1);
+        self.pending = self.pending.saturating_sub(1);
+    }
+
+    /// The first input at or past `i` that a pending output is linked to.
+    pub fn next_from(&self, i: u32) -> Option<u32> {
+        let mut x = i.max(self.base) - self.base;
+        loop {
+            let s = (x / STRETCH) as usize;
+            if *self.counts.get(s)? == 0 {
+                // Skip to the next stretch with a count.
+                let k = s + 1 + self.counts.get(s + 1..)?.iter().position(|&c| c > 0)?;
+                x = k as u32 * STRETCH;
+            }
+            // Words up to the end of this stretch.
+            let end_word = (((x / STRETCH + 1) * STRETCH / 64) as usize).min(self.bits.len());
+            let mut w = (x / 64) as usize;
+            let mut word = self.bits.get(w)? & (!0u64 << (x % 64));
+            loop {
+                if word != 0 {
+                    return Some(self.base + (w * 64) as u32 + word.trailing_zeros());
+                }
+                w += 1;
+                if w >= end_word {
+                    break;
+                }
+                word = self.bits[w];
+            }
+            // The count came from links already passed (or several links
+            // to one input): on to the next stretch.
+            x = (x / STRETCH + 1) * STRETCH;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    proptest! {
+        /// Marks answer like a map of the marked outputs.
+        #[test]
+        fn marks_are_a_map(base in 0u32..1000, steps in prop::collection::vec(1u32..200, 0..300)) {
+            let end = base + steps.iter().sum::<u32>() + 1;
+            let mut m = Marks::new(base, end);
+            let mut want = BTreeMap::new();
+            let mut o = base;
+            for (k, s) in steps.iter().enumerate() {
+                o += s - 1;
+                prop_assert!(m.can_mark(o));
+                m.mark(o, k);
+                want.insert(o, k);
+                prop_assert!(!m.can_mark(o));
+                o += 1;
+            }
+            for x in base.saturating_sub(5)..end + 70 {
+                prop_assert_eq!(m.get_mut(x).copied(), want.get(&x).copied());
+                prop_assert_eq!(m.contains(x), want.contains_key(&x));
+            }
+            let all: Vec<(u32, usize)> = m.iter().map(|(o, &k)| (o, k)).collect();
+            prop_assert_eq!(all, want.into_iter().collect::<Vec<_>>());
+        }
+
+        /// `next_from` finds the first pending input at or past a point.
+        #[test]
+        fn spends_find_the_next_pending_input(
+            base in 0u32..10_000,
+            adds in prop::collection::vec(0u32..100_000, 0..20),
+            removes in prop::collection::vec(any::<prop::sample::Index>(), 0..10),
+            from in 0u32..120_000,
+        ) {
+            let end = base + 100_000;
+            let mut s = Spends::new(base, end);
+            let mut want: Vec<u32> = Vec::new();
+            for &a in &adds {
+                s.add(base + a);
+                want.push(base + a);
+            }
+            prop_assert_eq!(s.pending(), adds.len() as u64);
+            for r in &removes {
+                if want.is_empty() {
+                    break;
+                }
+                let i = want.swap_remove(r.index(want.len()));
+                // Links to one input count each; its bit goes with the first.
+                if !want.contains(&i) {
+                    s.remove(i);
+                } else {
+                    want.push(i);
+                }
+            }
+            let next = want.iter().copied().filter(|&i| i >= from).min();
+            prop_assert_eq!(s.next_from(from), next);
+        }
+    }
+}
