@@ -17,6 +17,9 @@ use crate::types::EntityInfo;
 #[derive(Debug, Default)]
 pub struct Attribution {
     by_entity: HashMap<EntityId, EntityInfo>,
+    /// The keys of `by_entity`, sorted: most entities a trace reaches are
+    /// not attributed, and a search here says so without hashing.
+    attributed: Vec<EntityId>,
     /// One bit per address: set when the address's entity is attributed.
     member_bits: Vec<u64>,
     /// Per word of `member_bits`, the set bits before it.
@@ -177,8 +180,11 @@ impl Attribution {
             skipped,
             "attribution built"
         );
+        let mut attributed: Vec<EntityId> = by_entity.keys().copied().collect();
+        attributed.sort_unstable();
         Attribution {
             by_entity,
+            attributed,
             member_bits: Vec::new(),
             member_rank: Vec::new(),
             member_entity: Vec::new(),
@@ -191,6 +197,9 @@ impl Attribution {
     /// The attribution of `e`, if any tag speaks for it.
     #[inline]
     pub fn get(&self, e: EntityId) -> Option<&EntityInfo> {
+        if self.attributed.binary_search(&e).is_err() {
+            return None;
+        }
         self.by_entity.get(&e)
     }
 

@@ -16,9 +16,8 @@ use crate::graph::{StoreGraph, TxGraph};
 use crate::spec::{parse_target, TargetSpec};
 use crate::trace::{run, Env, Params, Raw};
 use crate::types::{
-    Cut, Destination, Direction, EndReason, EntityInfo, Exposure, ExposureOptions, FlowEdge,
-    FlowNode, Hop, MixerPass, Model, PathReport, PathRequest, Target, TraceReport, TraceRequest,
-    TreeEdge,
+    Cut, Destination, Direction, EndReason, EntityInfo, Exposure, ExposureOptions, Flows, Hop,
+    MixerPass, Model, PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge,
 };
 
 /// The tracing engine over one data directory: owned, `Send + Sync`, cheap
@@ -483,14 +482,22 @@ impl Engine {
         });
         let total = raw.source_value.max(1) as f64;
         // Largest first; (entity, reason) is unique, so the order is total.
-        aggs.sort_unstable_by(|a, b| {
-            b.amount
-                .cmp(&a.amount)
-                .then(a.ent.cmp(&b.ent))
-                .then(a.reason.cmp(&b.reason))
-        });
-        let mut destinations: Vec<Destination> = aggs
+        // Sorted as packed keys (amount, entity, reason, index), not as
+        // structs.
+        let mut order: Vec<(u128, u32)> = aggs
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let key = u128::from(u64::MAX - a.amount) << 64
+                    | u128::from(a.ent.0) << 8
+                    | a.reason as u128;
+                (key, k as u32)
+            })
+            .collect();
+        order.sort_unstable();
+        let mut destinations: Vec<Destination> = order
             .into_iter()
+            .map(|(_, k)| &aggs[k as usize])
             .map(|a| Destination {
                 entity: self.attr.info(a.ent),
                 reason: a.reason,
@@ -532,30 +539,12 @@ impl Engine {
                 time: clock.time(m.tx),
             })
             .collect();
-        let mut flows: Vec<FlowEdge> =
-            Vec::with_capacity(raw.tx_flows.len() + raw.fee_flows.len() + end_flows.len());
-        flows.extend(raw.tx_flows.iter().map(|&((a, b), v)| FlowEdge {
-            from: FlowNode::Tx(TxNum(a)),
-            to: FlowNode::Tx(TxNum(b)),
-            amount: v,
-        }));
-        flows.extend(raw.fee_flows.iter().map(|&(t, v)| FlowEdge {
-            from: FlowNode::Tx(TxNum(t)),
-            to: FlowNode::Fees,
-            amount: v,
-        }));
-        for ((t, ent, reason), v) in end_flows {
-            let (from, to) = if forward {
-                (FlowNode::Tx(TxNum(t)), FlowNode::End(ent, reason))
-            } else {
-                (FlowNode::End(ent, reason), FlowNode::Tx(TxNum(t)))
-            };
-            flows.push(FlowEdge {
-                from,
-                to,
-                amount: v,
-            });
-        }
+        let flows = Flows {
+            forward,
+            txs: raw.tx_flows,
+            fees: raw.fee_flows,
+            ends: end_flows,
+        };
         let cut = raw.cut.as_ref().map(|c| Cut {
             limit: c.limit,
             value: c.value,

@@ -89,7 +89,7 @@ struct Node {
 
 fn nodes(engine: &Engine, report: &TraceReport) -> Vec<Node> {
     let mut set: BTreeSet<FlowNode> = BTreeSet::new();
-    for f in &report.flows {
+    for f in report.flows.iter() {
         set.insert(f.from);
         set.insert(f.to);
     }

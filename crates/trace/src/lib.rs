@@ -75,8 +75,8 @@ pub use error::{Result, TraceError};
 pub use spec::{parse_target, TargetSpec};
 pub use types::{
     CategoryExposure, Cut, Destination, Direction, DirectionExposure, EndReason, EntityInfo,
-    EvidencePath, Exposure, ExposureOptions, FlowEdge, FlowNode, Hop, Limits, MixerPass, Model,
-    PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge, ValuePath,
+    EvidencePath, Exposure, ExposureOptions, FlowEdge, FlowNode, Flows, Hop, Limits, MixerPass,
+    Model, PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge, ValuePath,
 };
 
 /// The engine is shared across server threads.

@@ -32,14 +32,26 @@ pub(crate) struct Marks<T> {
 impl<T> Marks<T> {
     /// Room for marks on outputs `base..end`.
     pub fn new(base: u32, end: u32) -> Marks<T> {
+        Marks::with_items(base, end, Vec::new())
+    }
+
+    /// [`Marks::new`], keeping the items in `items` (cleared first): a
+    /// buffer of an earlier trace, whose memory is already mapped.
+    pub fn with_items(base: u32, end: u32, mut items: Vec<T>) -> Marks<T> {
+        items.clear();
         let words = (end.saturating_sub(base) as usize).div_ceil(64);
         Marks {
             base,
             bits: vec![0; words],
             rank: vec![0; words],
-            items: Vec::new(),
+            items,
             last: None,
         }
+    }
+
+    /// The items' buffer, for [`Marks::with_items`].
+    pub fn into_items(self) -> Vec<T> {
+        self.items
     }
 
     /// Whether `o` can be marked: in range and past the last mark.

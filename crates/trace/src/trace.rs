@@ -161,6 +161,13 @@ struct Run<'g, G: TxGraph, E: Env> {
     late: BinaryHeap<Reverse<(u32, u32)>>,
 }
 
+thread_local! {
+    /// The items buffer of the last forward sweep on this thread: a
+    /// trace marks hundreds of thousands of outputs, and reusing mapped
+    /// memory spares their page faults and copies on growth.
+    static ITEMS: std::cell::Cell<Vec<Item>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// How many transactions the sweep reads ahead of the one it visits,
 /// fetching their items, funding values and outputs into the cache.
 const LOOKAHEAD: usize = 4;
@@ -205,7 +212,7 @@ fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep
             let t = g.tx_of_output(first);
             let after = g.inputs(t).end;
             (
-                Marks::new(g.outputs(t).end, g.n_outputs()),
+                Marks::with_items(g.outputs(t).end, g.n_outputs(), ITEMS.take()),
                 Marks::new(first, last + 1),
                 Spends::new(after, g.n_inputs()),
                 after,
@@ -258,6 +265,9 @@ fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep
         Direction::Forward if sweep => r.sweep(),
         Direction::Forward => r.forward_queued(),
         Direction::Backward => r.backward(),
+    }
+    if sweep {
+        ITEMS.set(r.marks.into_items());
     }
     let mut raw = r.raw;
     // Forward visits transactions in increasing order, backward in

@@ -298,6 +298,54 @@ pub struct FlowEdge {
     pub amount: u64,
 }
 
+/// The flow graph of a trace, kept in the compact form the trace found it
+/// in; [`Flows::iter`] yields its edges.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flows {
+    pub(crate) forward: bool,
+    /// Between transactions, in the direction of value, sorted by
+    /// `(to, from)`.
+    pub(crate) txs: Vec<((u32, u32), u64)>,
+    /// Into fees, by transaction.
+    pub(crate) fees: Vec<(u32, u64)>,
+    /// Between a transaction and an endpoint, sorted.
+    pub(crate) ends: Vec<((u32, EntityId, EndReason), u64)>,
+}
+
+impl Flows {
+    /// Edges.
+    pub fn len(&self) -> usize {
+        self.txs.len() + self.fees.len() + self.ends.len()
+    }
+
+    /// Whether there is no edge.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every edge: between transactions, then into fees, then to (forward)
+    /// or from (backward) the endpoints.
+    pub fn iter(&self) -> impl Iterator<Item = FlowEdge> + '_ {
+        let txs = self.txs.iter().map(|&((a, b), amount)| FlowEdge {
+            from: FlowNode::Tx(TxNum(a)),
+            to: FlowNode::Tx(TxNum(b)),
+            amount,
+        });
+        let fees = self.fees.iter().map(|&(t, amount)| FlowEdge {
+            from: FlowNode::Tx(TxNum(t)),
+            to: FlowNode::Fees,
+            amount,
+        });
+        let forward = self.forward;
+        let ends = self.ends.iter().map(move |&((t, ent, reason), amount)| {
+            let (tx, end) = (FlowNode::Tx(TxNum(t)), FlowNode::End(ent, reason));
+            let (from, to) = if forward { (tx, end) } else { (end, tx) };
+            FlowEdge { from, to, amount }
+        });
+        txs.chain(fees).chain(ends)
+    }
+}
+
 /// A node of the flow graph.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FlowNode {
@@ -338,7 +386,7 @@ pub struct TraceReport {
     /// Set when a limit cut the trace.
     pub cut: Option<Cut>,
     /// Value flow between transactions and endpoints (for GraphML/GEXF).
-    pub flows: Vec<FlowEdge>,
+    pub flows: Flows,
     /// The explanation tree, one edge per visited transaction that took
     /// traced value, sorted by transaction (see [`TreeEdge`]).
     pub tree: Vec<TreeEdge>,
