@@ -66,6 +66,8 @@ struct ModelFigures {
     model: &'static str,
     min_value_sat: u64,
     demix: bool,
+    /// With the flow graph (as the GraphML/GEXF exports ask).
+    flows: bool,
     runs_ms: Vec<f64>,
     median_ms: f64,
     txs_visited: u64,
@@ -140,16 +142,19 @@ pub fn run(a: TraceArgs) -> Result<()> {
     req.explain = 100;
     let mut models = Vec::new();
     let mut floor_ms = None;
-    for (model, min_value, demix) in [
-        (Model::Haircut, 0, false),
-        (Model::Haircut, a.min_value, false),
-        (Model::Haircut, 0, true),
-        (Model::Fifo, 0, false),
-        (Model::Poison, 0, false),
+    for (model, min_value, demix, flows) in [
+        (Model::Haircut, 0, false, false),
+        (Model::Haircut, a.min_value, false, false),
+        (Model::Haircut, 0, true, false),
+        (Model::Fifo, 0, false, false),
+        (Model::Poison, 0, false, false),
+        // As `chainhound trace --format graphml|gexf`: with the flow graph.
+        (Model::Haircut, 0, false, true),
     ] {
         req.model = model;
         req.min_value = min_value;
         req.demix = demix;
+        req.flows = flows;
         let rep = engine.trace(&req)?;
         let mut runs_ms = Vec::new();
         for _ in 0..a.runs {
@@ -162,6 +167,7 @@ pub fn run(a: TraceArgs) -> Result<()> {
             model: model.name(),
             min_value_sat: min_value,
             demix,
+            flows,
             median_ms: median(&runs_ms),
             runs_ms,
             txs_visited: rep.txs_visited,
@@ -172,7 +178,7 @@ pub fn run(a: TraceArgs) -> Result<()> {
         };
         println!(
             "{:<8}{} min-value {:>7}: forward trace from the theft: median {:>8.2} ms over {} runs, {} txs visited, {} destinations, {} CoinJoins, conserved {}, {:.2}% at the right destinations",
-            f.model, if demix { " --demix" } else { "" }, f.min_value_sat, f.median_ms, a.runs, f.txs_visited, f.destinations, f.mixers, f.conserved, f.found_at_right_destinations * 100.0
+            f.model, if demix { " --demix" } else if flows { " +flows" } else { "" }, f.min_value_sat, f.median_ms, a.runs, f.txs_visited, f.destinations, f.mixers, f.conserved, f.found_at_right_destinations * 100.0
         );
         models.push(f);
         if a.floor && floor_ms.is_none() {

@@ -192,6 +192,8 @@ pub fn trace(ctx: &Ctx, a: TraceArgs) -> Result<()> {
     };
     req.explain = a.explain;
     req.demix = a.demix;
+    // Only the graph formats carry the flow graph.
+    req.flows = matches!(a.format, Format::Graphml | Format::Gexf);
     let t0 = std::time::Instant::now();
     let report = engine.trace(&req)?;
     tracing::info!(ms = t0.elapsed().as_secs_f64() * 1e3, "trace done");

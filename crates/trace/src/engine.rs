@@ -329,6 +329,7 @@ impl Engine {
             limits: req.limits,
             record_taint: false,
             demixed: None,
+            flows: req.flows,
         };
         let t0 = std::time::Instant::now();
         let mut raw = run(&g, &env, &params, &sources);
@@ -400,8 +401,7 @@ impl Engine {
         // Arrival times (ends of one transaction are adjacent: its time is
         // looked up once) and the flows into the ends.
         let mut times = Vec::with_capacity(raw.ends.len());
-        let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> =
-            Vec::with_capacity(raw.ends.len());
+        let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> = Vec::new();
         let mut unspent = 0;
         let mut clock = self.clock();
         for (e, &ent) in raw.ends.iter().zip(&ents) {
@@ -412,12 +412,14 @@ impl Engine {
             if e.reason == EndReason::Unspent {
                 unspent += e.amount;
             }
-            let flow_tx = if forward {
-                t
-            } else {
-                g.spender(e.output).map_or(t, |i| g.tx_of_input(i))
-            };
-            end_flows.push(((flow_tx, ent, e.reason), e.amount));
+            if req.flows {
+                let flow_tx = if forward {
+                    t
+                } else {
+                    g.spender(e.output).map_or(t, |i| g.tx_of_input(i))
+                };
+                end_flows.push(((flow_tx, ent, e.reason), e.amount));
+            }
         }
         // One destination per (entity, reason): group the ends by sorting
         // (entity, reason, end index) keys, so that each group is in end

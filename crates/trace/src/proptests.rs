@@ -85,6 +85,7 @@ fn params(model: Model, direction: Direction, max_hops: Option<u32>, min_value: 
         limits: Limits::default(),
         record_taint: true,
         demixed: None,
+        flows: true,
     }
 }
 
@@ -274,7 +275,15 @@ proptest! {
             if stale.is_empty() {
                 p.limits.max_frontier = max_frontier;
             }
-            prop_assert_eq!(summary(&run(&g, &env, &p, &sources)), summary(&run_queued(&g, &env, &p, &sources)), "{:?}", model);
+            let swept = run(&g, &env, &p, &sources);
+            prop_assert_eq!(summary(&swept), summary(&run_queued(&g, &env, &p, &sources)), "{:?}", model);
+            // Without the flow graph: the same but for the flows.
+            p.flows = false;
+            let bare = run(&g, &env, &p, &sources);
+            prop_assert!(bare.tx_flows.is_empty() && bare.fee_flows.is_empty());
+            let (mut a, mut b) = (summary(&swept), summary(&bare));
+            (a.4, a.5, b.4, b.5) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            prop_assert_eq!(a, b);
         }
     }
 

@@ -40,6 +40,9 @@ pub(crate) struct Params {
     /// with such outputs the taint fills them first, by value; only the
     /// excess is spread by haircut over the other outputs and the fee.
     pub demixed: Option<std::collections::HashSet<u32>>,
+    /// Record the flows between transactions and into fees
+    /// ([`Raw::tx_flows`], [`Raw::fee_flows`]).
+    pub flows: bool,
 }
 
 /// No FIFO ranges (haircut and poison items).
@@ -789,10 +792,12 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             if item.amount > best.0 || best.1 == u32::MAX {
                 best = (item.amount, prev);
             }
-            // Items of one source transaction are usually adjacent.
-            match self.raw.tx_flows[flows_from..].last_mut() {
-                Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
-                _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
+            if self.p.flows {
+                // Items of one source transaction are usually adjacent.
+                match self.raw.tx_flows[flows_from..].last_mut() {
+                    Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
+                    _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
+                }
             }
             if self.p.model == Model::Fifo {
                 let k = (*i - ins.start) as usize;
@@ -878,7 +883,9 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         }
         if fee_taint > 0 {
             self.raw.fees += fee_taint;
-            self.raw.fee_flows.push((s, fee_taint));
+            if self.p.flows {
+                self.raw.fee_flows.push((s, fee_taint));
+            }
         }
         if let Some(kind) = mixer {
             self.raw.mixers.push(Mix {
@@ -994,7 +1001,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             }
             for (k, item) in ins.zip(in_items) {
                 if let Prev::Output(p) = g.prevout(k) {
-                    if item.amount > 0 {
+                    if item.amount > 0 && self.p.flows {
                         self.raw
                             .tx_flows
                             .push(((g.tx_of_output(p), t), item.amount));

@@ -118,6 +118,11 @@ pub struct TraceRequest {
     /// through the mix by post-mix consolidation (a heuristic; off by
     /// default; `docs/tracing.md`).
     pub demix: bool,
+    /// Also build the flow graph ([`TraceReport::flows`]: every movement
+    /// between transactions, into fees and into endpoints), for GraphML and
+    /// GEXF. Off by default: it is as large as the trace and only the graph
+    /// exports read it.
+    pub flows: bool,
 }
 
 impl TraceRequest {
@@ -134,6 +139,7 @@ impl TraceRequest {
             limits: Limits::default(),
             explain: usize::MAX,
             demix: false,
+            flows: false,
         }
     }
 }
@@ -385,7 +391,8 @@ pub struct TraceReport {
     pub hops_reached: u32,
     /// Set when a limit cut the trace.
     pub cut: Option<Cut>,
-    /// Value flow between transactions and endpoints (for GraphML/GEXF).
+    /// Value flow between transactions and endpoints (for GraphML/GEXF);
+    /// empty unless [`TraceRequest::flows`] asked for it.
     pub flows: Flows,
     /// The explanation tree, one edge per visited transaction that took
     /// traced value, sorted by transaction (see [`TreeEdge`]).
