@@ -2,6 +2,7 @@
 //! shared; target resolution; the trace report assembled from a raw run.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use chainhound_btc::{parse_address, render, Network};
@@ -33,6 +34,10 @@ pub struct Engine {
     /// One bit per transaction: flagged as a CoinJoin (a trace asks this
     /// of every transaction it visits).
     coinjoin_bits: Vec<u64>,
+    /// Per word of `coinjoin_bits`, the CoinJoins before it; and the name
+    /// of each CoinJoin's kind, in transaction order.
+    coinjoin_rank: Vec<u32>,
+    coinjoin_kind: Vec<&'static str>,
 }
 
 impl Engine {
@@ -82,13 +87,23 @@ impl Engine {
             })
             .collect();
         let mut coinjoin_bits = vec![0u64; (store.counts().txs as usize).div_ceil(64)];
-        for (t, class) in clusters.detections() {
-            if let (TxClass::CoinJoin(_), Some(w)) =
-                (class, coinjoin_bits.get_mut(t.0 as usize / 64))
-            {
-                *w |= 1 << (t.0 % 64);
-            }
+        let mut joins: Vec<(u32, &'static str)> = clusters
+            .detections()
+            .filter(|(t, c)| matches!(c, TxClass::CoinJoin(_)) && t.0 < store.counts().txs)
+            .map(|(t, c)| (t.0, c.name()))
+            .collect();
+        joins.sort_unstable_by_key(|j| j.0);
+        joins.dedup_by_key(|j| j.0);
+        for &(t, _) in &joins {
+            coinjoin_bits[t as usize / 64] |= 1 << (t % 64);
         }
+        let mut coinjoin_rank = Vec::with_capacity(coinjoin_bits.len());
+        let mut rank = 0u32;
+        for w in &coinjoin_bits {
+            coinjoin_rank.push(rank);
+            rank += w.count_ones();
+        }
+        let coinjoin_kind = joins.into_iter().map(|j| j.1).collect();
         Ok(Engine {
             store,
             clusters,
@@ -96,10 +111,11 @@ impl Engine {
             net,
             block_times,
             coinjoin_bits,
+            coinjoin_rank,
+            coinjoin_kind,
         })
     }
 
-    /// The store.
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
@@ -400,15 +416,19 @@ impl Engine {
         }
         // Arrival times (ends of one transaction are adjacent: its time is
         // looked up once) and the flows into the ends.
-        let mut times = Vec::with_capacity(raw.ends.len());
         let mut end_flows: Vec<((u32, EntityId, EndReason), u64)> = Vec::new();
         let mut unspent = 0;
         let mut clock = self.clock();
+        // One destination per (entity, reason), gathered through a table of
+        // their slots: what each keeps is the same in any order of ends.
+        let mut slot: HashMap<u64, u32, BuildHasherDefault<MulHasher>> =
+            HashMap::with_capacity_and_hasher(raw.ends.len() / 2, Default::default());
+        let mut aggs: Vec<Agg> = Vec::new();
         for (e, &ent) in raw.ends.iter().zip(&ents) {
             let t = e.tx;
             // Forward: arrival is when the output was created. Backward:
             // when the origin output was spent into the traced flow.
-            times.push(clock.time(t));
+            let time = clock.time(t);
             if e.reason == EndReason::Unspent {
                 unspent += e.amount;
             }
@@ -420,38 +440,23 @@ impl Engine {
                 };
                 end_flows.push(((flow_tx, ent, e.reason), e.amount));
             }
-        }
-        // One destination per (entity, reason): group the ends by sorting
-        // (entity, reason, end index) keys, so that each group is in end
-        // order.
-        let mut keyed: Vec<(u64, u32)> = raw
-            .ends
-            .iter()
-            .zip(&ents)
-            .enumerate()
-            .map(|(k, (e, ent))| (u64::from(ent.0) << 8 | e.reason as u64, k as u32))
-            .collect();
-        keyed.sort_unstable();
-        let mut aggs: Vec<Agg> = Vec::new();
-        let mut group = u64::MAX;
-        for &(key, k) in &keyed {
-            let e = &raw.ends[k as usize];
-            let time = times[k as usize];
-            if key != group || aggs.is_empty() {
-                group = key;
-                aggs.push(Agg {
-                    ent: ents[k as usize],
-                    reason: e.reason,
-                    amount: 0,
-                    outputs: 0,
-                    min_hops: u32::MAX,
-                    max_hops: 0,
-                    first: u32::MAX,
-                    last: 0,
-                    best: (0, e.output),
+            let k = *slot
+                .entry(u64::from(ent.0) << 8 | e.reason as u64)
+                .or_insert_with(|| {
+                    aggs.push(Agg {
+                        ent,
+                        reason: e.reason,
+                        amount: 0,
+                        outputs: 0,
+                        min_hops: u32::MAX,
+                        max_hops: 0,
+                        first: u32::MAX,
+                        last: 0,
+                        best: (0, e.output),
+                    });
+                    (aggs.len() - 1) as u32
                 });
-            }
-            let a = aggs.last_mut().expect("pushed above");
+            let a = &mut aggs[k as usize];
             a.amount += e.amount;
             a.outputs += 1;
             a.min_hops = a.min_hops.min(e.hmin);
@@ -464,7 +469,7 @@ impl Engine {
                 a.best = (e.amount, e.output);
             }
         }
-        drop(keyed);
+        drop(slot);
         // Forward ends come in transaction order (but for the sources' own
         // outputs and cut items): then only each transaction's group needs
         // sorting.
@@ -698,6 +703,27 @@ impl Engine {
     }
 }
 
+/// A hasher for integer keys: one multiply (the keys are entity ids and
+/// small tags, not attacker-chosen strings; the table is per report).
+#[derive(Default)]
+struct MulHasher(u64);
+
+impl Hasher for MulHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// [`Engine::tx_time`] for transactions asked for in mostly increasing
 /// order: the block of the previous answer is tried first.
 pub(crate) struct Clock<'a> {
@@ -741,18 +767,16 @@ impl Env for StoreEnv<'_> {
     fn tx_time(&self, t: u32) -> u32 {
         self.e.tx_time(TxNum(t))
     }
+    #[inline]
     fn mixer(&self, t: u32) -> Option<&'static str> {
-        let flagged = self
-            .e
-            .coinjoin_bits
-            .get(t as usize / 64)
-            .is_some_and(|w| w & (1 << (t % 64)) != 0);
-        if !flagged {
+        let e = self.e;
+        let w = t as usize / 64;
+        let word = *e.coinjoin_bits.get(w)?;
+        let bit = 1u64 << (t % 64);
+        if word & bit == 0 {
             return None;
         }
-        match self.e.clusters.detection(TxNum(t)) {
-            Some(c @ TxClass::CoinJoin(_)) => Some(c.name()),
-            _ => None,
-        }
+        let k = e.coinjoin_rank[w] as usize + (word & (bit - 1)).count_ones() as usize;
+        e.coinjoin_kind.get(k).copied()
     }
 }
