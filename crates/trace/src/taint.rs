@@ -33,6 +33,12 @@ pub fn apportion(amount: u64, weights: &[u64], out: &mut Vec<u64>) {
         out.extend_from_slice(weights);
         return;
     }
+    if weights.len() <= SMALL {
+        if let Ok(t) = u64::try_from(total) {
+            largest_remainder_small(amount, t, weights, out);
+            return;
+        }
+    }
     match u64::try_from(total) {
         Ok(t) => REMS.with_borrow_mut(|rems| largest_remainder(amount, t, weights, out, rems)),
         Err(_) => {
@@ -85,6 +91,41 @@ fn largest_remainder(
         }
     }
     give_largest(rems, (amount - given) as usize, out);
+}
+
+/// Slots up to which [`largest_remainder_small`] serves.
+const SMALL: usize = 16;
+
+/// [`largest_remainder`] for a few slots (most transactions: a payment,
+/// change and the fee): remainders on the stack, the largest picked by
+/// plain passes.
+fn largest_remainder_small(amount: u64, total: u64, weights: &[u64], out: &mut Vec<u64>) {
+    let mut rems = [0u64; SMALL];
+    let mut given: u64 = 0;
+    for (k, &w) in weights.iter().enumerate() {
+        let (q, r) = match amount.checked_mul(w) {
+            Some(p) => (p / total, p % total),
+            None => {
+                let p = u128::from(amount) * u128::from(w);
+                let t = u128::from(total);
+                ((p / t) as u64, (p % t) as u64)
+            }
+        };
+        given += q;
+        out.push(q);
+        rems[k] = r;
+    }
+    // Fewer satoshis are left than slots with a remainder.
+    for _ in 0..amount - given {
+        let mut best = 0;
+        for k in 1..weights.len() {
+            if rems[k] > rems[best] {
+                best = k;
+            }
+        }
+        out[best] += 1;
+        rems[best] = 0;
+    }
 }
 
 /// Gives one more satoshi to each of the `left` largest remainders
