@@ -157,6 +157,7 @@ struct WorkerArgs {
 }
 
 fn main() {
+    chainhound_trace::keep_freed_memory();
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Ingest(a) => ingest(a),

@@ -59,6 +59,11 @@ pub struct TraceArgs {
     /// reads its transactions need, alone (see [`floor`]).
     #[arg(long)]
     floor: bool,
+    /// Time only these traces (by number, in the order printed: 1 haircut,
+    /// 2 haircut with the dust threshold, 3 --demix, 4 FIFO, 5 poison,
+    /// 6 haircut with the flow graph); default all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<usize>,
 }
 
 #[derive(Serialize)]
@@ -142,7 +147,7 @@ pub fn run(a: TraceArgs) -> Result<()> {
     req.explain = 100;
     let mut models = Vec::new();
     let mut floor_ms = None;
-    for (model, min_value, demix, flows) in [
+    for (line, (model, min_value, demix, flows)) in [
         (Model::Haircut, 0, false, false),
         (Model::Haircut, a.min_value, false, false),
         (Model::Haircut, 0, true, false),
@@ -150,7 +155,13 @@ pub fn run(a: TraceArgs) -> Result<()> {
         (Model::Poison, 0, false, false),
         // As `chainhound trace --format graphml|gexf`: with the flow graph.
         (Model::Haircut, 0, false, true),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if !a.only.is_empty() && !a.only.contains(&(line + 1)) {
+            continue;
+        }
         req.model = model;
         req.min_value = min_value;
         req.demix = demix;

@@ -124,6 +124,7 @@ impl Ctx {
 }
 
 fn main() {
+    chainhound_trace::keep_freed_memory();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let ctx = Ctx {

@@ -520,15 +520,7 @@ impl Engine {
                 path: Vec::new(),
             })
             .collect();
-        let tree: Vec<TreeEdge> = raw
-            .parent
-            .iter()
-            .map(|&(t, (o, a))| TreeEdge {
-                tx: TxNum(t),
-                from: OutputId(o),
-                amount: a,
-            })
-            .collect();
+        let tree: Vec<TreeEdge> = raw.parent;
         let mut memo = HashMap::new();
         for d in destinations.iter_mut().take(req.explain) {
             d.path = self.explain(g, &tree, d.end.0, d.end_amount, forward, &mut memo);

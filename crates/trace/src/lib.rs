@@ -79,6 +79,23 @@ pub use types::{
     Model, PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge, ValuePath,
 };
 
+/// Asks the C allocator to keep freed memory for reuse (glibc on Linux;
+/// elsewhere nothing). A trace allocates and frees tens of megabytes; by
+/// default glibc maps large blocks afresh and returns them on free, so a
+/// long-running process (the screening service, the benchmarks) would fault
+/// the same pages in again on every request. Call once, early in `main`.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before
+    // any other thread exists.
+    unsafe {
+        // Blocks up to 32 MB (glibc's maximum) from the heap, not mmap;
+        // the top of the heap is returned only beyond 1 GB free.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
 /// The engine is shared across server threads.
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}

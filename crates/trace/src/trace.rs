@@ -11,7 +11,8 @@ use crate::frontier::Frontier;
 use crate::graph::{Prev, TxGraph};
 use crate::sweep::{Marks, Spends};
 use crate::taint::{apportion, fifo_backward, fifo_forward, ranges_len, ranges_push, Ranges};
-use crate::types::{Direction, EndReason, Limits, Model};
+use crate::types::{Direction, EndReason, Limits, Model, TreeEdge};
+use chainhound_types::{OutputId, TxNum};
 
 /// What the core asks of its surroundings.
 pub(crate) trait Env {
@@ -114,7 +115,7 @@ pub(crate) struct Raw {
     /// Per visited transaction (sorted by it), the output it got most
     /// taint from (forward: the spent output; backward: its own traced
     /// output) and that output's taint: the explanation tree.
-    pub parent: Vec<(u32, (u32, u64))>,
+    pub parent: Vec<TreeEdge>,
     /// Value moved between transactions (value direction), sorted by
     /// `(to, from)`, one entry per pair.
     pub tx_flows: Vec<((u32, u32), u64)>,
@@ -809,7 +810,11 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         }
         self.raw.hops_reached = self.raw.hops_reached.max(hmax);
         if best.1 != u32::MAX {
-            self.raw.parent.push((s, (best.1, best.0)));
+            self.raw.parent.push(TreeEdge {
+                tx: TxNum(s),
+                from: OutputId(best.1),
+                amount: best.0,
+            });
         }
         let fee_taint;
         let outs = g.outputs(s);
@@ -928,7 +933,11 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 }
             }
             self.raw.hops_reached = self.raw.hops_reached.max(hmax);
-            self.raw.parent.push((t, (best.1, best.0)));
+            self.raw.parent.push(TreeEdge {
+                tx: TxNum(t),
+                from: OutputId(best.1),
+                amount: best.0,
+            });
             let first = ins.clone().next().map(|i| g.prevout(i));
             let unresolved = ins.clone().any(|i| g.prevout(i) == Prev::Unresolved);
             if first == Some(Prev::Coinbase) || unresolved || ins.is_empty() {
