@@ -402,7 +402,7 @@ impl Engine {
             .enumerate()
             .map(|(k, e)| u64::from(out_addr[e.output as usize]) << 32 | k as u64)
             .collect();
-        by_addr.sort_unstable();
+        sort_by_high_half(&mut by_addr);
         let mut ents = vec![EntityId(0); raw.ends.len()];
         let mut last: Option<(u32, EntityId)> = None;
         for x in by_addr {
@@ -502,10 +502,10 @@ impl Engine {
             })
             .collect();
         order.sort_unstable();
-        let mut destinations: Vec<Destination> = order
-            .into_iter()
-            .map(|(_, k)| &aggs[k as usize])
-            .map(|a| Destination {
+        let mut destinations: Vec<Destination> = Vec::with_capacity(order.len());
+        for (_, k) in order {
+            let a = &aggs[k as usize];
+            destinations.push(Destination {
                 entity: self.attr.info(a.ent),
                 reason: a.reason,
                 amount: a.amount,
@@ -518,8 +518,8 @@ impl Engine {
                 end: OutputId(a.best.1),
                 end_amount: a.best.0,
                 path: Vec::new(),
-            })
-            .collect();
+            });
+        }
         let tree: Vec<TreeEdge> = raw.parent;
         let mut memo = HashMap::new();
         for d in destinations.iter_mut().take(req.explain) {
@@ -692,6 +692,32 @@ impl Engine {
     /// Output ids of `tx` (for callers building targets).
     pub fn output_id(&self, tx: TxNum, vout: u32) -> OutputId {
         OutputId(self.store.tx(tx).outputs.start + vout)
+    }
+}
+
+/// Sorts `v` by the high 32 bits of each element, stably (elements with
+/// equal high halves keep their order): a radix sort in passes of 11 bits,
+/// as many as the largest high half needs.
+fn sort_by_high_half(v: &mut Vec<u64>) {
+    let max = v.iter().map(|x| x >> 32).max().unwrap_or(0);
+    let bits = 64 - max.leading_zeros();
+    let mut tmp = vec![0u64; v.len()];
+    let mut shift = 32;
+    while shift < 32 + bits {
+        let mut counts = [0usize; 2049];
+        for &x in v.iter() {
+            counts[((x >> shift) & 2047) as usize + 1] += 1;
+        }
+        for d in 1..counts.len() {
+            counts[d] += counts[d - 1];
+        }
+        for &x in v.iter() {
+            let d = ((x >> shift) & 2047) as usize;
+            tmp[counts[d]] = x;
+            counts[d] += 1;
+        }
+        std::mem::swap(v, &mut tmp);
+        shift += 11;
     }
 }
 

@@ -131,7 +131,10 @@ fn summary(
         ends,
         taint,
         figures,
-        r.parent.iter().map(|e| (e.tx.0, (e.from.0, e.amount))).collect(),
+        r.parent
+            .iter()
+            .map(|e| (e.tx.0, (e.from.0, e.amount)))
+            .collect(),
         r.tx_flows.clone(),
         r.fee_flows.clone(),
         cut,

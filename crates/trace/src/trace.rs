@@ -901,7 +901,15 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             });
         }
         spenders.clear();
-        spenders.extend(out_items.iter().map(|(o, _)| g.spender_link(*o)));
+        // (An output without taint, as most of a CoinJoin's are, is not
+        // followed: its link is not read.)
+        spenders.extend(out_items.iter().map(|(o, it)| {
+            if it.amount > 0 {
+                g.spender_link(*o)
+            } else {
+                None
+            }
+        }));
         for ((o, item), sp) in out_items.drain(..).zip(spenders.iter()) {
             self.route_spent(o, item, false, Some(*sp));
         }
