@@ -544,6 +544,7 @@ impl Engine {
             fees: raw.fee_flows,
             ends: end_flows,
         };
+        crate::trace::recycle_ends(raw.ends);
         let cut = raw.cut.as_ref().map(|c| Cut {
             limit: c.limit,
             value: c.value,

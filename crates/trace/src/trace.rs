@@ -170,6 +170,14 @@ thread_local! {
     /// trace marks hundreds of thousands of outputs, and reusing mapped
     /// memory spares their page faults and copies on growth.
     static ITEMS: std::cell::Cell<Vec<Item>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The same for the ends of the last report (see [`recycle_ends`]).
+    static ENDS: std::cell::Cell<Vec<End>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Keeps the ends of a finished run for the next run on this thread.
+pub(crate) fn recycle_ends(mut ends: Vec<End>) {
+    ends.clear();
+    ENDS.set(ends);
 }
 
 /// How many transactions the sweep reads ahead of the one it visits,
@@ -228,7 +236,10 @@ fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep
         g,
         env,
         p,
-        raw: Raw::default(),
+        raw: Raw {
+            ends: ENDS.take(),
+            ..Raw::default()
+        },
         pending: Frontier::default(),
         slab: Vec::new(),
         free_items: Vec::new(),
