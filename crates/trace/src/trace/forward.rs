@@ -1,0 +1,357 @@
+//! The forward sweep of [`super::run`]: transactions are visited in chain
+//! order as the inputs linked to spend tainted outputs come up in
+//! [`crate::sweep::Spends`], a few read ahead so that their memory is fetched while the
+//! one before is worked on; and the visit itself, shared with the queue
+//! that the property tests hold the sweep to.
+
+use std::cmp::Reverse;
+
+use super::{Item, Run, NO_RANGES};
+use crate::graph::{Prev, TxGraph};
+use crate::taint::{apportion, fifo_forward, ranges_len, ranges_push, Ranges};
+use crate::trace::{item_of, Env, Mix};
+use crate::types::{EndReason, Model, TreeEdge};
+use chainhound_types::{OutputId, TxNum};
+
+/// How many transactions the sweep reads ahead of the one it visits,
+/// fetching their items, funding values and outputs into the cache.
+const LOOKAHEAD: usize = 4;
+
+/// Reusable buffers of [`Run::visit_forward`].
+#[derive(Default)]
+pub(super) struct Scratch {
+    in_vals: Vec<u64>,
+    out_vals: Vec<u64>,
+    weights: Vec<u64>,
+    parts: Vec<u64>,
+    out_ranges: Vec<Ranges>,
+    out_items: Vec<(u32, Item)>,
+    demix: Vec<bool>,
+    own: Vec<u64>,
+    spenders: Vec<Option<u32>>,
+    line: Ranges,
+}
+
+impl<G: TxGraph, E: Env> Run<'_, G, E> {
+    /// Forward sweep: the marked items not taken, in output order
+    /// (sources first).
+    pub(super) fn swept_pending(&self) -> Vec<(u32, Item)> {
+        self.src_marks
+            .iter()
+            .chain(self.marks.iter())
+            .filter(|(_, it)| it.amount > 0)
+            .map(|(o, it)| (o, *it))
+            .collect()
+    }
+
+    /// Forward sweep: the item of marked output `o`, if not taken.
+    #[inline]
+    fn marked(&mut self, o: u32) -> Option<&mut Item> {
+        match self.marks.get_mut(o) {
+            Some(it) => Some(it),
+            None => self.src_marks.get_mut(o),
+        }
+        .filter(|it| it.amount > 0)
+    }
+
+    /// Forward sweep: whether input `k` spends a marked output.
+    #[inline]
+    fn spends_marked(&self, k: u32) -> bool {
+        match self.g.prevout(k) {
+            Prev::Output(o) => self.marks.contains(o) || self.src_marks.contains(o),
+            _ => false,
+        }
+    }
+
+    /// Forward sweep: takes pending inputs off [`crate::sweep::Spends`] until
+    /// [`LOOKAHEAD`] transactions are known ahead (or none is pending), and
+    /// starts fetching what their visits will read.
+    fn read_ahead(&mut self, from_tx: u32) {
+        let g = self.g;
+        while self.ahead.len() < LOOKAHEAD {
+            let Some(k) = self.spends.next_from(self.scan) else {
+                break;
+            };
+            self.scan = k + 1;
+            if !self.spends_marked(k) {
+                // A stale link: the output stays pending (and ends unspent).
+                continue;
+            }
+            let after = self.ahead.back().map_or(from_tx, |e| e.1);
+            let t = g.tx_of_input_from(k, after);
+            let ins = g.inputs(t);
+            for j in ins.clone() {
+                if let Prev::Output(o) = g.prevout(j) {
+                    g.prefetch_value(o);
+                    self.marks.prefetch(o);
+                }
+            }
+            g.prefetch_outputs(g.outputs(t));
+            self.scan = ins.end;
+            self.ahead.push_back((k, t));
+        }
+    }
+
+    /// Forward: reads the inputs after the first source's transaction in
+    /// chain order, skipping stretches that [`crate::sweep::Spends`] says spend nothing
+    /// marked, and visits every transaction with an input that spends a
+    /// marked output: in increasing order, as the queue would take them,
+    /// the next ones read ahead so that their misses overlap the work.
+    pub(super) fn sweep(&mut self) {
+        let g = self.g;
+        let mut sc = Scratch::default();
+        let mut items: Vec<(u32, Item)> = Vec::new();
+        let mut prev_tx = 0;
+        loop {
+            self.read_ahead(prev_tx);
+            let next_late = self.late.peek().map(|r| r.0 .0);
+            let s = match (self.ahead.front(), next_late) {
+                (None, None) => break,
+                (Some(&(k, t)), late) if late.is_none_or(|l| k < l) => t,
+                (_, Some(l)) => g.tx_of_input_from(l, prev_tx),
+                (Some(_), None) => unreachable!("handled above"),
+            };
+            let ins = g.inputs(s);
+            // Taken off both lists; a late link that does not hold (stale)
+            // is no reason to visit.
+            let mut real = false;
+            if self.ahead.front().is_some_and(|e| e.1 == s) {
+                self.ahead.pop_front();
+                real = true;
+            }
+            while let Some(&Reverse((k, o))) = self.late.peek() {
+                if k >= ins.end {
+                    break;
+                }
+                self.late.pop();
+                real |= g.prevout(k) == Prev::Output(o);
+            }
+            if !real {
+                continue;
+            }
+            prev_tx = s;
+            if !self.check_limits(s) {
+                return;
+            }
+            g.prefetch_outputs(g.outputs(s));
+            items.clear();
+            for j in ins.clone() {
+                if let Prev::Output(o) = g.prevout(j) {
+                    if let Some(it) = self.marked(o) {
+                        items.push((j, *it));
+                        // Taken: an item of amount 0 is no longer pending.
+                        it.amount = 0;
+                        self.spends.remove(j);
+                    }
+                }
+            }
+            if !items.is_empty() {
+                self.min_key = ins.end;
+                self.visit_forward(s, &items, &mut sc);
+            }
+        }
+        // Marked outputs no input spends: their links were stale.
+        if self.spends.pending() > 0 {
+            for (o, it) in self.swept_pending() {
+                self.end_unfollowed(o, &it, EndReason::Unspent);
+            }
+        }
+    }
+
+    /// Forward by the queue: the reference of [`Run::sweep`].
+    #[cfg(test)]
+    pub(super) fn forward_queued(&mut self) {
+        let mut sc = Scratch::default();
+        let mut items: Vec<(u32, Item)> = Vec::new();
+        let mut prev_tx = 0;
+        while let Some(first) = self.next_key() {
+            let g = self.g;
+            let s = g.tx_of_input_from(first, prev_tx);
+            prev_tx = s;
+            if !self.check_limits(s) {
+                return;
+            }
+            self.take_range(g.inputs(s), &mut items);
+            if items.is_empty() {
+                // Only stale spender links pointed here: not a visit.
+                continue;
+            }
+            self.min_key = g.inputs(s).end;
+            self.visit_forward(s, &items, &mut sc);
+        }
+    }
+
+    #[cfg(not(test))]
+    pub(super) fn forward_queued(&mut self) {
+        unreachable!("forward traces sweep outside tests")
+    }
+
+    /// Forward: visits transaction `s`, whose tainted inputs are `items`
+    /// (in input order), and routes the taint of its outputs.
+    fn visit_forward(&mut self, s: u32, items: &[(u32, Item)], sc: &mut Scratch) {
+        let g = self.g;
+        let Scratch {
+            in_vals,
+            out_vals,
+            weights,
+            parts,
+            out_ranges,
+            out_items,
+            demix,
+            own,
+            spenders,
+            line,
+        } = sc;
+        self.raw.txs_visited += 1;
+        // The input line.
+        in_vals.clear();
+        let ins = g.inputs(s);
+        for i in ins.clone() {
+            in_vals.push(match g.prevout(i) {
+                Prev::Output(o) => g.value(o),
+                _ => 0,
+            });
+        }
+        out_vals.clear();
+        out_vals.extend(g.outputs(s).map(|o| g.value(o)));
+        let in_total: u64 = in_vals.iter().sum();
+        let out_total: u64 = out_vals.iter().sum();
+        let fee = in_total.saturating_sub(out_total);
+        let (mut hmin, mut hmax) = (u32::MAX, 0);
+        let mut tainted: u64 = 0;
+        let mut best = (0u64, u32::MAX);
+        line.clear();
+        let flows_from = self.raw.tx_flows.len();
+        for (i, item) in items {
+            hmin = hmin.min(item.hmin + 1);
+            hmax = hmax.max(item.hmax + 1);
+            tainted += item.amount;
+            let prev = match g.prevout(*i) {
+                Prev::Output(o) => o,
+                _ => continue,
+            };
+            if item.amount > best.0 || best.1 == u32::MAX {
+                best = (item.amount, prev);
+            }
+            if self.p.flows {
+                // Items of one source transaction are usually adjacent.
+                match self.raw.tx_flows[flows_from..].last_mut() {
+                    Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
+                    _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
+                }
+            }
+            if self.p.model == Model::Fifo {
+                let k = (*i - ins.start) as usize;
+                let base: u64 = in_vals[..k].iter().sum();
+                for &(a, b) in &self.ranges_of(item) {
+                    ranges_push(line, base + a, base + b);
+                }
+            }
+        }
+        self.raw.hops_reached = self.raw.hops_reached.max(hmax);
+        if best.1 != u32::MAX {
+            self.raw.parent.push(TreeEdge {
+                tx: TxNum(s),
+                from: OutputId(best.1),
+                amount: best.0,
+            });
+        }
+        let fee_taint;
+        let outs = g.outputs(s);
+        let mixer = self.env.mixer(s);
+        out_items.clear();
+        match self.p.model {
+            Model::Haircut => {
+                demix.clear();
+                if let (Some(d), Some(_)) = (&self.p.demixed, mixer) {
+                    demix.extend(outs.clone().map(|o| d.contains(&o)));
+                }
+                let cap: u64 = demix
+                    .iter()
+                    .zip(out_vals.iter())
+                    .filter(|(d, _)| **d)
+                    .map(|(_, v)| v)
+                    .sum();
+                if cap > 0 {
+                    // Fill the owner's outputs first, by value.
+                    let first = tainted.min(cap);
+                    weights.clear();
+                    weights.extend(
+                        demix
+                            .iter()
+                            .zip(out_vals.iter())
+                            .map(|(d, v)| if *d { *v } else { 0 }),
+                    );
+                    weights.push(0);
+                    apportion(first, weights, own);
+                    weights.clear();
+                    weights.extend(
+                        demix
+                            .iter()
+                            .zip(out_vals.iter())
+                            .map(|(d, v)| if *d { 0 } else { *v }),
+                    );
+                    weights.push(fee);
+                    apportion(tainted - first, weights, parts);
+                    for (p, o) in parts.iter_mut().zip(own.iter()) {
+                        *p += o;
+                    }
+                } else {
+                    weights.clear();
+                    weights.extend_from_slice(out_vals);
+                    weights.push(fee);
+                    // Value the inputs cannot show (unresolved funding) is
+                    // never tainted; if outputs exceed the known inputs the
+                    // outputs are the weights.
+                    apportion(tainted, weights, parts);
+                }
+                fee_taint = parts[out_vals.len()];
+                for (j, o) in outs.clone().enumerate() {
+                    out_items.push((o, item_of(parts[j], NO_RANGES, hmin, hmax, s)));
+                }
+            }
+            Model::Poison => {
+                fee_taint = fee;
+                for (j, o) in outs.clone().enumerate() {
+                    out_items.push((o, item_of(out_vals[j], NO_RANGES, hmin, hmax, s)));
+                }
+            }
+            Model::Fifo => {
+                fee_taint = fifo_forward(line, out_vals, out_ranges);
+                for (j, o) in outs.clone().enumerate() {
+                    let r = std::mem::take(&mut out_ranges[j]);
+                    let n = ranges_len(&r);
+                    let slot = self.keep_ranges(r);
+                    out_items.push((o, item_of(n, slot, hmin, hmax, s)));
+                }
+            }
+        }
+        if fee_taint > 0 {
+            self.raw.fees += fee_taint;
+            if self.p.flows {
+                self.raw.fee_flows.push((s, fee_taint));
+            }
+        }
+        if let Some(kind) = mixer {
+            self.raw.mixers.push(Mix {
+                tx: s,
+                kind,
+                amount_in: tainted,
+                amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
+            });
+        }
+        spenders.clear();
+        // (An output without taint, as most of a CoinJoin's are, is not
+        // followed: its link is not read.)
+        spenders.extend(out_items.iter().map(|(o, it)| {
+            if it.amount > 0 {
+                g.spender_link(*o)
+            } else {
+                None
+            }
+        }));
+        for ((o, item), sp) in out_items.drain(..).zip(spenders.iter()) {
+            self.route_spent(o, item, false, Some(*sp));
+        }
+    }
+}
