@@ -124,7 +124,6 @@ impl Ctx {
 }
 
 fn main() {
-    chainhound_trace::keep_freed_memory();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let ctx = Ctx {

@@ -80,6 +80,8 @@ pub enum AuditCmd {
 }
 
 pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
+    // A long-running process: keep what traces free for the next request.
+    chainhound_trace::keep_freed_memory();
     serve_then(ctx, a, |_| String::new())
 }
 

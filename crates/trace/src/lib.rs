@@ -83,7 +83,9 @@ pub use types::{
 /// elsewhere nothing). A trace allocates and frees tens of megabytes; by
 /// default glibc maps large blocks afresh and returns them on free, so a
 /// long-running process (the screening service, the benchmarks) would fault
-/// the same pages in again on every request. Call once, early in `main`.
+/// the same pages in again on every request. Call once, before other
+/// threads start; a one-shot command gains nothing from it (and keeps a
+/// higher peak).
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before
