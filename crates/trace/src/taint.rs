@@ -71,16 +71,7 @@ fn largest_remainder(
         let (q, r) = if let Some((_, q, r)) = last.filter(|l| l.0 == w) {
             (q, r)
         } else {
-            // u64 arithmetic when the product fits (most amounts do); the
-            // quotient never exceeds `amount` and the remainder `total`.
-            let (q, r) = match amount.checked_mul(w) {
-                Some(p) => (p / total, p % total),
-                None => {
-                    let p = u128::from(amount) * u128::from(w);
-                    let t = u128::from(total);
-                    ((p / t) as u64, (p % t) as u64)
-                }
-            };
+            let (q, r) = share(amount, w, total);
             last = Some((w, q, r));
             (q, r)
         };
@@ -93,6 +84,21 @@ fn largest_remainder(
     give_largest(rems, (amount - given) as usize, out);
 }
 
+/// `amount·w / total` as quotient and remainder: u64 arithmetic when the
+/// product fits (most amounts do), else u128. The quotient never exceeds
+/// `amount` (as `w <= total`) and the remainder is below `total`.
+#[inline]
+fn share(amount: u64, w: u64, total: u64) -> (u64, u64) {
+    match amount.checked_mul(w) {
+        Some(p) => (p / total, p % total),
+        None => {
+            let p = u128::from(amount) * u128::from(w);
+            let t = u128::from(total);
+            ((p / t) as u64, (p % t) as u64)
+        }
+    }
+}
+
 /// Slots up to which [`largest_remainder_small`] serves.
 const SMALL: usize = 16;
 
@@ -103,14 +109,7 @@ fn largest_remainder_small(amount: u64, total: u64, weights: &[u64], out: &mut V
     let mut rems = [0u64; SMALL];
     let mut given: u64 = 0;
     for (k, &w) in weights.iter().enumerate() {
-        let (q, r) = match amount.checked_mul(w) {
-            Some(p) => (p / total, p % total),
-            None => {
-                let p = u128::from(amount) * u128::from(w);
-                let t = u128::from(total);
-                ((p / t) as u64, (p % t) as u64)
-            }
-        };
+        let (q, r) = share(amount, w, total);
         given += q;
         out.push(q);
         rems[k] = r;
