@@ -124,27 +124,35 @@ impl Attribution {
         self.member_entity.get(k).copied()
     }
 
-    /// One bit per address, set when the address's entity is in `set`
-    /// (sorted): the same answers as [`Attribution::attributed_entity`]
-    /// followed by a search of `set`, in one read.
-    pub fn member_bitmap(&self, set: &[EntityId]) -> Vec<u64> {
-        let mut bits = vec![0u64; self.member_bits.len()];
-        if set.is_empty() {
-            return bits;
-        }
-        let mut k = 0usize;
-        for (w, &word) in self.member_bits.iter().enumerate() {
-            let mut rest = word;
-            while rest != 0 {
-                let b = rest.trailing_zeros();
-                rest &= rest - 1;
-                if set.binary_search(&self.member_entity[k]).is_ok() {
-                    bits[w] |= 1 << b;
-                }
-                k += 1;
+    /// One bit per address of an attributed entity (in address order),
+    /// set when that entity is in `set` (sorted): for
+    /// [`Attribution::in_mask`]. As small as the attributed addresses.
+    pub fn member_mask(&self, set: &[EntityId]) -> Vec<u64> {
+        let mut mask = vec![0u64; self.member_entity.len().div_ceil(64)];
+        for (k, e) in self.member_entity.iter().enumerate() {
+            if set.binary_search(e).is_ok() {
+                mask[k / 64] |= 1 << (k % 64);
             }
         }
-        bits
+        mask
+    }
+
+    /// Whether address `a`'s entity is in the set `mask` was made for
+    /// ([`Attribution::member_mask`]): the same answer as
+    /// [`Attribution::attributed_entity`] and a search of the set, without
+    /// the search.
+    #[inline]
+    pub fn in_mask(&self, a: AddrId, mask: &[u64]) -> bool {
+        let w = a.index() / 64;
+        let Some(&word) = self.member_bits.get(w) else {
+            return false;
+        };
+        let bit = 1u64 << (a.index() % 64);
+        if word & bit == 0 {
+            return false;
+        }
+        let k = self.member_rank[w] as usize + (word & (bit - 1)).count_ones() as usize;
+        mask.get(k / 64).is_some_and(|m| m & (1 << (k % 64)) != 0)
     }
 
     fn from_parts(acc: HashMap<EntityId, Acc>, used: u64, skipped: u64) -> Attribution {

@@ -329,11 +329,12 @@ impl Engine {
         sources.sort_unstable();
         sources.dedup();
         let stop = self.entities_in(&req.stop_at);
-        let stop_bits = self.attr.member_bitmap(&stop);
+        let stop_mask = self.attr.member_mask(&stop);
         let g = StoreGraph::new(&self.store);
         let env = StoreEnv {
             e: self,
-            stop_bits: &stop_bits,
+            stop_mask: &stop_mask,
+            stop_any: !stop.is_empty(),
             out_addr: g.cols.out_addr,
         };
         let params = Params {
@@ -768,19 +769,21 @@ impl Clock<'_> {
 /// The engine as the propagation core's environment.
 struct StoreEnv<'a> {
     e: &'a Engine,
-    /// One bit per address of a stop-at entity
-    /// ([`Attribution::member_bitmap`]).
-    stop_bits: &'a [u64],
+    /// The stop-at entities, as a mask over attributed addresses
+    /// ([`Attribution::member_mask`]), and whether there is any.
+    stop_mask: &'a [u64],
+    stop_any: bool,
     out_addr: &'a [u32],
 }
 
 impl Env for StoreEnv<'_> {
     #[inline]
     fn stops(&self, o: u32) -> bool {
-        let a = self.out_addr[o as usize] as usize;
-        self.stop_bits
-            .get(a / 64)
-            .is_some_and(|w| w & (1 << (a % 64)) != 0)
+        self.stop_any
+            && self
+                .e
+                .attr
+                .in_mask(AddrId(self.out_addr[o as usize]), self.stop_mask)
     }
     #[inline]
     fn tx_time(&self, t: u32) -> u32 {

@@ -88,8 +88,8 @@ pub use types::{
 /// higher peak).
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; it is called before
-    // any other thread exists.
+    // SAFETY: mallopt only sets allocator parameters, under the
+    // allocator's own lock (callers still call it before starting threads).
     unsafe {
         // Blocks up to 32 MB (glibc's maximum) from the heap, not mmap;
         // the top of the heap is returned only beyond 1 GB free.

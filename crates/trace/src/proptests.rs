@@ -309,6 +309,23 @@ proptest! {
     }
 }
 
+/// No source (an address whose outputs were all rolled back, or
+/// `--max-sources 0`): an empty trace in either direction, not a panic.
+#[test]
+fn no_sources_is_an_empty_trace() {
+    let g = build(3, &[(1, 1, 7, 3), (2, 2, 99, 5)]);
+    let env = TestEnv {
+        stops: HashSet::new(),
+    };
+    for model in [Model::Haircut, Model::Fifo, Model::Poison] {
+        for direction in [Direction::Forward, Direction::Backward] {
+            let r = run(&g, &env, &params(model, direction, None, 0), &[]);
+            assert_eq!((r.source_value, r.txs_visited), (0, 0));
+            assert!(r.ends.is_empty() && r.cut.is_none());
+        }
+    }
+}
+
 #[test]
 fn haircut_splits_fee_and_outputs_exactly() {
     // Two inputs: 600 tainted, 400 clean; outputs 500 and 300, fee 200.

@@ -190,10 +190,11 @@ impl Spends {
             if *self.counts.get(s)? == 0 {
                 // Skip to the next stretch with a count.
                 let k = s + 1 + self.counts.get(s + 1..)?.iter().position(|&c| c > 0)?;
-                x = k as u32 * STRETCH;
+                x = u32::try_from(k).ok()?.checked_mul(STRETCH)?;
             }
             // Words up to the end of this stretch.
-            let end_word = (((x / STRETCH + 1) * STRETCH / 64) as usize).min(self.bits.len());
+            let end_word = ((u64::from(x / STRETCH) + 1) * u64::from(STRETCH / 64))
+                .min(self.bits.len() as u64) as usize;
             let mut w = (x / 64) as usize;
             let mut word = self.bits.get(w)? & (!0u64 << (x % 64));
             loop {
@@ -208,7 +209,7 @@ impl Spends {
             }
             // The count came from links already passed (or several links
             // to one input): on to the next stretch.
-            x = (x / STRETCH + 1) * STRETCH;
+            x = (x / STRETCH).checked_add(1)?.checked_mul(STRETCH)?;
         }
     }
 }

@@ -199,7 +199,7 @@ fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep
     let mut sources = sources.to_vec();
     sources.sort_unstable();
     sources.dedup();
-    let sweep = sweep && p.direction == Direction::Forward && !sources.is_empty();
+    let sweep = sweep && p.direction == Direction::Forward;
     // The sweep reads from the first input after the first source's
     // transaction; every output it marks is past that transaction's.
     let (marks, src_marks, spends, scan) = match (sources.first(), sources.last()) {
