@@ -158,8 +158,8 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         }
     }
 
-    /// Forward by the queue: the reference of [`Run::sweep`].
-    #[cfg(test)]
+    /// Forward by the queue of items at their spenders: the reference the
+    /// property tests hold [`Run::sweep`] to (traces themselves sweep).
     pub(super) fn forward_queued(&mut self) {
         let mut sc = Scratch::default();
         let mut items: Vec<(u32, Item)> = Vec::new();
@@ -179,11 +179,6 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             self.min_key = g.inputs(s).end;
             self.visit_forward(s, &items, &mut sc);
         }
-    }
-
-    #[cfg(not(test))]
-    pub(super) fn forward_queued(&mut self) {
-        unreachable!("forward traces sweep outside tests")
     }
 
     /// Forward: visits transaction `s`, whose tainted inputs are `items`
