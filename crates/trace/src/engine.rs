@@ -2,14 +2,13 @@
 //! shared; target resolution; the trace report assembled from a raw run.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use chainhound_btc::{parse_address, render, Network};
 use chainhound_entities::{Clusters, EntityId, TxClass};
 use chainhound_intel::TagStore;
 use chainhound_store::Store;
-use chainhound_types::{AddrId, OutputId, TxNum};
+use chainhound_types::{AddrId, IdMap, OutputId, TxNum};
 
 use crate::attribution::Attribution;
 use crate::error::{Result, TraceError};
@@ -422,8 +421,8 @@ impl Engine {
         let mut clock = self.clock();
         // One destination per (entity, reason), gathered through a table of
         // their slots: what each keeps is the same in any order of ends.
-        let mut slot: HashMap<u64, u32, BuildHasherDefault<MulHasher>> =
-            HashMap::with_capacity_and_hasher(raw.ends.len() / 2, Default::default());
+        let mut slot: IdMap<u64, u32> =
+            IdMap::with_capacity_and_hasher(raw.ends.len() / 2, Default::default());
         let mut aggs: Vec<Agg> = Vec::new();
         for (e, &ent) in raw.ends.iter().zip(&ents) {
             let t = e.tx;
@@ -720,27 +719,6 @@ fn sort_by_high_half(v: &mut Vec<u64>) {
         }
         std::mem::swap(v, &mut tmp);
         shift += 11;
-    }
-}
-
-/// A hasher for integer keys: one multiply (the keys are entity ids and
-/// small tags, not attacker-chosen strings; the table is per report).
-#[derive(Default)]
-struct MulHasher(u64);
-
-impl Hasher for MulHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

@@ -11,6 +11,7 @@ mod addr;
 mod amount;
 mod block;
 mod hash;
+mod idhash;
 mod ids;
 pub mod time;
 
@@ -18,4 +19,5 @@ pub use addr::{mix64, AddrKey, AddrKind};
 pub use amount::{Sats, MAX_MONEY};
 pub use block::{Block, Input, Output, Tx};
 pub use hash::{Hash32, HexError};
+pub use idhash::{IdHasher, IdMap};
 pub use ids::{AddrId, BlockHeight, InputId, OutputId, TxNum};

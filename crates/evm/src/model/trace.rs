@@ -21,9 +21,9 @@
 //! law the tests check, is in `docs/evm.md`.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use alloy_primitives::U512;
+use chainhound_types::IdMap;
 
 use crate::model::roles::{Labels, Role};
 use crate::store::{EvmStore, NONE64};
@@ -253,28 +253,8 @@ impl Pool {
     }
 }
 
-/// A multiplicative hasher for the pools' keys: dense ids chosen by this
-/// crate, never by the chain, so no one can aim collisions at it.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        // The table indexes by the low bits; bring the well-mixed high
-        // bits down (keys differ mostly in their high half, the account).
-        self.0.rotate_left(26)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(*b as u64);
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type Pools = HashMap<u64, Pool, BuildHasherDefault<IdHasher>>;
+/// The pools, by keys of dense ids chosen by this crate (see [`chainhound_types::IdHasher`]).
+type Pools = IdMap<u64, Pool>;
 
 fn key(a: u32, asset: u32) -> u64 {
     ((a as u64) << 32) | asset as u64
