@@ -9,6 +9,7 @@ use chainhound_intel::TagStore;
 use chainhound_store::Store;
 use chainhound_types::AddrId;
 
+use crate::bits::RankedBits;
 use crate::types::EntityInfo;
 
 /// Entity → categories, countries and name, from the tags of the entity's
@@ -20,11 +21,9 @@ pub struct Attribution {
     /// The keys of `by_entity`, sorted: most entities a trace reaches are
     /// not attributed, and a search here says so without hashing.
     attributed: Vec<EntityId>,
-    /// One bit per address: set when the address's entity is attributed.
-    member_bits: Vec<u64>,
-    /// Per word of `member_bits`, the set bits before it.
-    member_rank: Vec<u32>,
-    /// The entity of each set bit of `member_bits`, in address order.
+    /// The addresses of attributed entities.
+    members: RankedBits,
+    /// The entity of each of `members`, in address order.
     member_entity: Vec<EntityId>,
     /// Category → entities.
     by_category: BTreeMap<String, Vec<EntityId>>,
@@ -96,17 +95,8 @@ impl Attribution {
         members.retain(|&(m, _)| m < n);
         members.sort_unstable_by_key(|&(m, _)| m);
         members.dedup_by_key(|&mut (m, _)| m);
-        let words = (n as usize).div_ceil(64);
-        self.member_bits = vec![0u64; words];
-        for &(m, _) in &members {
-            self.member_bits[m as usize / 64] |= 1 << (m % 64);
-        }
-        self.member_rank = Vec::with_capacity(words);
-        let mut rank = 0u32;
-        for w in &self.member_bits {
-            self.member_rank.push(rank);
-            rank += w.count_ones();
-        }
+        self.members =
+            RankedBits::from_increasing(n as usize, members.iter().map(|&(m, _)| m as usize));
         self.member_entity = members.into_iter().map(|(_, e)| e).collect();
     }
 
@@ -114,13 +104,7 @@ impl Attribution {
     /// independent reads, no walk of the cluster table.
     #[inline]
     pub fn attributed_entity(&self, a: AddrId) -> Option<EntityId> {
-        let w = a.index() / 64;
-        let word = *self.member_bits.get(w)?;
-        let bit = 1u64 << (a.index() % 64);
-        if word & bit == 0 {
-            return None;
-        }
-        let k = self.member_rank[w] as usize + (word & (bit - 1)).count_ones() as usize;
+        let k = self.members.index_of(a.index())?;
         self.member_entity.get(k).copied()
     }
 
@@ -143,16 +127,9 @@ impl Attribution {
     /// the search.
     #[inline]
     pub fn in_mask(&self, a: AddrId, mask: &[u64]) -> bool {
-        let w = a.index() / 64;
-        let Some(&word) = self.member_bits.get(w) else {
-            return false;
-        };
-        let bit = 1u64 << (a.index() % 64);
-        if word & bit == 0 {
-            return false;
-        }
-        let k = self.member_rank[w] as usize + (word & (bit - 1)).count_ones() as usize;
-        mask.get(k / 64).is_some_and(|m| m & (1 << (k % 64)) != 0)
+        self.members
+            .index_of(a.index())
+            .is_some_and(|k| mask.get(k / 64).is_some_and(|m| m & (1 << (k % 64)) != 0))
     }
 
     fn from_parts(acc: HashMap<EntityId, Acc>, used: u64, skipped: u64) -> Attribution {
@@ -193,8 +170,7 @@ impl Attribution {
         Attribution {
             by_entity,
             attributed,
-            member_bits: Vec::new(),
-            member_rank: Vec::new(),
+            members: RankedBits::default(),
             member_entity: Vec::new(),
             by_category,
             tags_used: used,

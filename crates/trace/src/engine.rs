@@ -11,6 +11,7 @@ use chainhound_store::Store;
 use chainhound_types::{AddrId, IdMap, OutputId, TxNum};
 
 use crate::attribution::Attribution;
+use crate::bits::RankedBits;
 use crate::error::{Result, TraceError};
 use crate::graph::{StoreGraph, TxGraph};
 use crate::spec::{parse_target, TargetSpec};
@@ -30,12 +31,10 @@ pub struct Engine {
     pub(crate) net: Network,
     /// Block time of every stored block.
     block_times: Vec<u32>,
-    /// One bit per transaction: flagged as a CoinJoin (a trace asks this
-    /// of every transaction it visits).
-    coinjoin_bits: Vec<u64>,
-    /// Per word of `coinjoin_bits`, the CoinJoins before it; and the name
-    /// of each CoinJoin's kind, in transaction order.
-    coinjoin_rank: Vec<u32>,
+    /// The transactions flagged as CoinJoins (a trace asks this of every
+    /// transaction it visits).
+    coinjoins: RankedBits,
+    /// The name of each CoinJoin's kind, in transaction order.
     coinjoin_kind: Vec<&'static str>,
 }
 
@@ -85,7 +84,6 @@ impl Engine {
                     })
             })
             .collect();
-        let mut coinjoin_bits = vec![0u64; (store.counts().txs as usize).div_ceil(64)];
         let mut joins: Vec<(u32, &'static str)> = clusters
             .detections()
             .filter(|(t, c)| matches!(c, TxClass::CoinJoin(_)) && t.0 < store.counts().txs)
@@ -93,15 +91,10 @@ impl Engine {
             .collect();
         joins.sort_unstable_by_key(|j| j.0);
         joins.dedup_by_key(|j| j.0);
-        for &(t, _) in &joins {
-            coinjoin_bits[t as usize / 64] |= 1 << (t % 64);
-        }
-        let mut coinjoin_rank = Vec::with_capacity(coinjoin_bits.len());
-        let mut rank = 0u32;
-        for w in &coinjoin_bits {
-            coinjoin_rank.push(rank);
-            rank += w.count_ones();
-        }
+        let coinjoins = RankedBits::from_increasing(
+            store.counts().txs as usize,
+            joins.iter().map(|j| j.0 as usize),
+        );
         let coinjoin_kind = joins.into_iter().map(|j| j.1).collect();
         Ok(Engine {
             store,
@@ -109,8 +102,7 @@ impl Engine {
             attr,
             net,
             block_times,
-            coinjoin_bits,
-            coinjoin_rank,
+            coinjoins,
             coinjoin_kind,
         })
     }
@@ -769,14 +761,7 @@ impl Env for StoreEnv<'_> {
     }
     #[inline]
     fn mixer(&self, t: u32) -> Option<&'static str> {
-        let e = self.e;
-        let w = t as usize / 64;
-        let word = *e.coinjoin_bits.get(w)?;
-        let bit = 1u64 << (t % 64);
-        if word & bit == 0 {
-            return None;
-        }
-        let k = e.coinjoin_rank[w] as usize + (word & (bit - 1)).count_ones() as usize;
-        e.coinjoin_kind.get(k).copied()
+        let k = self.e.coinjoins.index_of(t as usize)?;
+        self.e.coinjoin_kind.get(k).copied()
     }
 }

@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod attribution;
+mod bits;
 mod engine;
 mod error;
 pub mod export;

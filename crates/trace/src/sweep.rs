@@ -7,22 +7,23 @@
 //!   order (a transaction's outputs come after those of every earlier
 //!   one), so an item is found by counting marks: one read of a bitmap
 //!   that stays in the cache, no hashing, no queue.
-//! * [`Spends`]: how many marked outputs each stretch of inputs is linked
-//!   to spend, so that the sweep skips every stretch that spends none.
+//! * [`Spends`]: the inputs linked to spend marked outputs, one bit each,
+//!   with a count per stretch of inputs so that empty stretches are
+//!   skipped whole.
 //!
 //! Both are sized by the outputs and inputs after the first source; their
 //! memory is allocated zeroed and only the parts a trace touches are ever
 //! written (the rest is never backed by physical pages).
+
+use crate::bits::RankedBits;
 
 /// Tainted outputs and their items, in output order.
 #[derive(Debug)]
 pub(crate) struct Marks<T> {
     /// The first output that may be marked.
     base: u32,
-    /// One bit per output from `base`.
-    bits: Vec<u64>,
-    /// Per word of `bits` holding a mark: the marks before it.
-    rank: Vec<u32>,
+    /// The marked outputs, less `base`.
+    set: RankedBits,
     /// The item of each mark, in output order.
     items: Vec<T>,
     /// The last marked output (marks only increase).
@@ -39,11 +40,9 @@ impl<T> Marks<T> {
     /// buffer of an earlier trace, whose memory is already mapped.
     pub fn with_items(base: u32, end: u32, mut items: Vec<T>) -> Marks<T> {
         items.clear();
-        let words = (end.saturating_sub(base) as usize).div_ceil(64);
         Marks {
             base,
-            bits: vec![0; words],
-            rank: vec![0; words],
+            set: RankedBits::new(end.saturating_sub(base) as usize),
             items,
             last: None,
         }
@@ -57,19 +56,15 @@ impl<T> Marks<T> {
     /// Whether `o` can be marked: in range and past the last mark.
     pub fn can_mark(&self, o: u32) -> bool {
         o >= self.base
-            && ((o - self.base) as usize) < self.bits.len() * 64
+            && self.set.covers((o - self.base) as usize)
             && self.last.is_none_or(|l| o > l)
     }
 
     /// Marks `o` with `item`; `o` must satisfy [`Marks::can_mark`].
+    #[inline]
     pub fn mark(&mut self, o: u32, item: T) {
         assert!(self.can_mark(o), "marks in increasing output order");
-        let x = (o - self.base) as usize;
-        let w = x / 64;
-        if self.bits[w] == 0 {
-            self.rank[w] = self.items.len() as u32;
-        }
-        self.bits[w] |= 1 << (x % 64);
+        self.set.push((o - self.base) as usize);
         self.items.push(item);
         self.last = Some(o);
     }
@@ -77,55 +72,30 @@ impl<T> Marks<T> {
     /// The item of `o`, if it is marked.
     #[inline]
     pub fn get_mut(&mut self, o: u32) -> Option<&mut T> {
-        let x = o.wrapping_sub(self.base) as usize;
-        let word = *self.bits.get(x / 64)?;
-        let bit = 1u64 << (x % 64);
-        if word & bit == 0 {
-            return None;
-        }
-        let k = self.rank[x / 64] as usize + (word & (bit - 1)).count_ones() as usize;
+        let k = self.set.index_of(o.wrapping_sub(self.base) as usize)?;
         self.items.get_mut(k)
     }
 
     /// A hint that the item of `o` (if marked) is about to be read.
     #[inline]
     pub fn prefetch(&self, o: u32) {
-        let x = o.wrapping_sub(self.base) as usize;
-        if let Some(&word) = self.bits.get(x / 64) {
-            let bit = 1u64 << (x % 64);
-            if word & bit != 0 {
-                let k = self.rank[x / 64] as usize + (word & (bit - 1)).count_ones() as usize;
-                chainhound_store::prefetch(&self.items, k);
-            }
+        if let Some(k) = self.set.index_of(o.wrapping_sub(self.base) as usize) {
+            chainhound_store::prefetch(&self.items, k);
         }
     }
 
     /// Whether `o` is marked (the sweep's test of every input).
     #[inline]
     pub fn contains(&self, o: u32) -> bool {
-        let x = o.wrapping_sub(self.base) as usize;
-        self.bits
-            .get(x / 64)
-            .is_some_and(|w| w & (1 << (x % 64)) != 0)
+        self.set.contains(o.wrapping_sub(self.base) as usize)
     }
 
     /// Every mark and its item, in output order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
         let base = self.base;
-        self.bits
+        self.set
             .iter()
-            .enumerate()
-            .flat_map(move |(w, &word)| {
-                let mut rest = word;
-                std::iter::from_fn(move || {
-                    if rest == 0 {
-                        return None;
-                    }
-                    let b = rest.trailing_zeros();
-                    rest &= rest - 1;
-                    Some(base + (w * 64) as u32 + b)
-                })
-            })
+            .map(move |x| base + x as u32)
             .zip(&self.items)
     }
 }
