@@ -35,6 +35,7 @@ impl RankedBits {
     }
 
     /// Whether `i` fits the set's range.
+    #[cfg(test)]
     pub fn covers(&self, i: usize) -> bool {
         i / 64 < self.bits.len()
     }

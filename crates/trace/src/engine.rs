@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use chainhound_btc::{parse_address, render, Network};
 use chainhound_entities::{Clusters, EntityId, TxClass};
@@ -36,7 +37,17 @@ pub struct Engine {
     coinjoins: RankedBits,
     /// The name of each CoinJoin's kind, in transaction order.
     coinjoin_kind: Vec<&'static str>,
+    /// The stop-at masks of the last few stop-at sets asked for (most
+    /// traces ask for the default one): building one reads every
+    /// attributed address.
+    stop_masks: Mutex<Vec<StopMask>>,
 }
+
+/// A stop-at set and its [`Attribution::member_mask`].
+type StopMask = (Vec<EntityId>, Arc<Vec<u64>>);
+
+/// Stop-at masks [`Engine`] keeps.
+const STOP_MASKS: usize = 8;
 
 impl Engine {
     /// Opens `<data>/btc` (the store), its entity clusters (built by
@@ -104,7 +115,27 @@ impl Engine {
             block_times,
             coinjoins,
             coinjoin_kind,
+            stop_masks: Mutex::new(Vec::new()),
         })
+    }
+
+    /// [`Attribution::member_mask`] of `stop`, kept for the next trace
+    /// that asks for the same set.
+    fn stop_mask(&self, stop: &[EntityId]) -> Arc<Vec<u64>> {
+        let mut kept = self.stop_masks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = kept.iter().position(|(s, _)| s == stop) {
+            // The most recent last.
+            let hit = kept.remove(k);
+            let mask = Arc::clone(&hit.1);
+            kept.push(hit);
+            return mask;
+        }
+        let mask = Arc::new(self.attr.member_mask(stop));
+        if kept.len() >= STOP_MASKS {
+            kept.remove(0);
+        }
+        kept.push((stop.to_vec(), Arc::clone(&mask)));
+        mask
     }
 
     /// The store.
@@ -320,7 +351,7 @@ impl Engine {
         sources.sort_unstable();
         sources.dedup();
         let stop = self.entities_in(&req.stop_at);
-        let stop_mask = self.attr.member_mask(&stop);
+        let stop_mask = self.stop_mask(&stop);
         let g = StoreGraph::new(&self.store);
         let env = StoreEnv {
             e: self,
@@ -480,20 +511,24 @@ impl Engine {
             same
         });
         let total = raw.source_value.max(1) as f64;
-        // Largest first; (entity, reason) is unique, so the order is total.
-        // Sorted as packed keys (amount, entity, reason, index), not as
-        // structs.
-        let mut order: Vec<(u128, u32)> = aggs
+        // Largest first, then by (entity, reason), which is unique, so the
+        // order is total. Sorted by amount as plain pairs (amount, index);
+        // only runs of equal amounts are then put in (entity, reason)
+        // order.
+        let mut order: Vec<(u64, u32)> = aggs
             .iter()
             .enumerate()
-            .map(|(k, a)| {
-                let key = u128::from(u64::MAX - a.amount) << 64
-                    | u128::from(a.ent.0) << 8
-                    | a.reason as u128;
-                (key, k as u32)
-            })
+            .map(|(k, a)| (u64::MAX - a.amount, k as u32))
             .collect();
         order.sort_unstable();
+        for run in order.chunk_by_mut(|a, b| a.0 == b.0) {
+            if run.len() > 1 {
+                run.sort_unstable_by_key(|&(_, k)| {
+                    let a = &aggs[k as usize];
+                    (a.ent, a.reason as u8)
+                });
+            }
+        }
         let mut destinations: Vec<Destination> = Vec::with_capacity(order.len());
         for (_, k) in order {
             let a = &aggs[k as usize];

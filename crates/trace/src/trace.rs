@@ -307,6 +307,17 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         }
     }
 
+    /// Whether `o` is one of the sources.
+    #[inline]
+    fn is_source(&self, o: u32) -> bool {
+        match (self.sources.first(), self.sources.last()) {
+            (Some(&lo), Some(&hi)) if (lo..=hi).contains(&o) => {
+                self.sources.binary_search(&o).is_ok()
+            }
+            _ => false,
+        }
+    }
+
     /// Decides what happens to taint arriving on output `o`.
     fn route(&mut self, o: u32, item: Item, is_source: bool) {
         self.route_spent(o, item, is_source, None);
@@ -332,7 +343,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         if item.amount == 0 {
             return false;
         }
-        if !is_source && self.sources.binary_search(&o).is_ok() {
+        if !is_source && self.is_source(o) {
             // Already traced at its full value as a source.
             self.raw.overlap += item.amount;
             return false;

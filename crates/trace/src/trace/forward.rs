@@ -17,6 +17,37 @@ use chainhound_types::{OutputId, TxNum};
 /// fetching their items, funding values and outputs into the cache.
 const LOOKAHEAD: usize = 4;
 
+/// What a visit takes off its transaction's tainted inputs, summed.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Taken {
+    tainted: u64,
+    hmin: u32,
+    hmax: u32,
+    /// The largest item and the output it was on (the first of equals in
+    /// input order): the explanation tree's edge.
+    best: (u64, u32),
+}
+
+impl Taken {
+    const NONE: Taken = Taken {
+        tainted: 0,
+        hmin: u32::MAX,
+        hmax: 0,
+        best: (0, u32::MAX),
+    };
+
+    /// Adds `item`, which was on output `prev`.
+    #[inline]
+    fn add(&mut self, item: &Item, prev: u32) {
+        self.hmin = self.hmin.min(item.hmin + 1);
+        self.hmax = self.hmax.max(item.hmax + 1);
+        self.tainted += item.amount;
+        if item.amount > self.best.0 || self.best.1 == u32::MAX {
+            self.best = (item.amount, prev);
+        }
+    }
+}
+
 /// Reusable buffers of [`Run::visit_forward`].
 #[derive(Default)]
 pub(super) struct Scratch {
@@ -28,7 +59,6 @@ pub(super) struct Scratch {
     out_items: Vec<(u32, Item)>,
     demix: Vec<bool>,
     own: Vec<u64>,
-    spenders: Vec<Option<u32>>,
     line: Ranges,
 }
 
@@ -115,7 +145,8 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             // Taken off both lists; a late link that does not hold (stale)
             // is no reason to visit.
             let mut real = false;
-            if self.ahead.front().is_some_and(|e| e.1 == s) {
+            let ahead = self.ahead.front().is_some_and(|e| e.1 == s);
+            if ahead {
                 self.ahead.pop_front();
                 real = true;
             }
@@ -133,21 +164,32 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             if !self.check_limits(s) {
                 return;
             }
-            g.prefetch_outputs(g.outputs(s));
+            if !ahead {
+                g.prefetch_outputs(g.outputs(s));
+            }
+            // The input line's value, and its marked outputs taken (kept
+            // one by one only where FIFO or the flow graph needs them).
+            let keep = self.p.model == Model::Fifo || self.p.flows;
             items.clear();
+            let mut taken = Taken::NONE;
+            let mut in_total = 0u64;
             for j in ins.clone() {
                 if let Prev::Output(o) = g.prevout(j) {
+                    in_total += g.value(o);
                     if let Some(it) = self.marked(o) {
-                        items.push((j, *it));
+                        taken.add(it, o);
+                        if keep {
+                            items.push((j, *it));
+                        }
                         // Taken: an item of amount 0 is no longer pending.
                         it.amount = 0;
                         self.spends.remove(j);
                     }
                 }
             }
-            if !items.is_empty() {
+            if taken.best.1 != u32::MAX {
                 self.min_key = ins.end;
-                self.visit_forward(s, &items, &mut sc);
+                self.visit_forward(s, &taken, in_total, &items, &mut sc);
             }
         }
         // Marked outputs no input spends: their links were stale.
@@ -177,13 +219,34 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 continue;
             }
             self.min_key = g.inputs(s).end;
-            self.visit_forward(s, &items, &mut sc);
+            let mut taken = Taken::NONE;
+            for (_, item) in &items {
+                // (Not stale: the input spends `item.output`.)
+                taken.add(item, item.output);
+            }
+            let in_total = g
+                .inputs(s)
+                .map(|i| match g.prevout(i) {
+                    Prev::Output(o) => g.value(o),
+                    _ => 0,
+                })
+                .sum();
+            self.visit_forward(s, &taken, in_total, &items, &mut sc);
         }
     }
 
-    /// Forward: visits transaction `s`, whose tainted inputs are `items`
-    /// (in input order), and routes the taint of its outputs.
-    fn visit_forward(&mut self, s: u32, items: &[(u32, Item)], sc: &mut Scratch) {
+    /// Forward: visits transaction `s`, whose tainted inputs came to
+    /// `taken`, of an input line worth `in_total`, and routes the taint of
+    /// its outputs. `items` are the inputs taken one by one, in input
+    /// order, as FIFO and the flow graph need them (else empty).
+    fn visit_forward(
+        &mut self,
+        s: u32,
+        taken: &Taken,
+        in_total: u64,
+        items: &[(u32, Item)],
+        sc: &mut Scratch,
+    ) {
         let g = self.g;
         let Scratch {
             in_vals,
@@ -194,48 +257,40 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             out_items,
             demix,
             own,
-            spenders,
             line,
         } = sc;
         self.raw.txs_visited += 1;
-        // The input line.
-        in_vals.clear();
-        let ins = g.inputs(s);
-        for i in ins.clone() {
-            in_vals.push(match g.prevout(i) {
-                Prev::Output(o) => g.value(o),
-                _ => 0,
-            });
-        }
+        let Taken {
+            tainted,
+            hmin,
+            hmax,
+            best,
+        } = *taken;
+        let outs = g.outputs(s);
         out_vals.clear();
-        out_vals.extend(g.outputs(s).map(|o| g.value(o)));
-        let in_total: u64 = in_vals.iter().sum();
+        out_vals.extend(outs.clone().map(|o| g.value(o)));
         let out_total: u64 = out_vals.iter().sum();
         let fee = in_total.saturating_sub(out_total);
-        let (mut hmin, mut hmax) = (u32::MAX, 0);
-        let mut tainted: u64 = 0;
-        let mut best = (0u64, u32::MAX);
-        line.clear();
-        let flows_from = self.raw.tx_flows.len();
-        for (i, item) in items {
-            hmin = hmin.min(item.hmin + 1);
-            hmax = hmax.max(item.hmax + 1);
-            tainted += item.amount;
-            let prev = match g.prevout(*i) {
-                Prev::Output(o) => o,
-                _ => continue,
-            };
-            if item.amount > best.0 || best.1 == u32::MAX {
-                best = (item.amount, prev);
-            }
-            if self.p.flows {
+        if self.p.flows {
+            let flows_from = self.raw.tx_flows.len();
+            for (_, item) in items {
                 // Items of one source transaction are usually adjacent.
                 match self.raw.tx_flows[flows_from..].last_mut() {
                     Some(((f, _), v)) if *f == item.from_tx => *v += item.amount,
                     _ => self.raw.tx_flows.push(((item.from_tx, s), item.amount)),
                 }
             }
-            if self.p.model == Model::Fifo {
+        }
+        if self.p.model == Model::Fifo {
+            // The input line, with each taken input's ranges at its place.
+            let ins = g.inputs(s);
+            in_vals.clear();
+            in_vals.extend(ins.clone().map(|i| match g.prevout(i) {
+                Prev::Output(o) => g.value(o),
+                _ => 0,
+            }));
+            line.clear();
+            for (i, item) in items {
                 let k = (*i - ins.start) as usize;
                 let base: u64 = in_vals[..k].iter().sum();
                 for &(a, b) in &self.ranges_of(item) {
@@ -244,18 +299,14 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             }
         }
         self.raw.hops_reached = self.raw.hops_reached.max(hmax);
-        if best.1 != u32::MAX {
-            self.raw.parent.push(TreeEdge {
-                tx: TxNum(s),
-                from: OutputId(best.1),
-                amount: best.0,
-            });
-        }
-        let fee_taint;
-        let outs = g.outputs(s);
+        self.raw.parent.push(TreeEdge {
+            tx: TxNum(s),
+            from: OutputId(best.1),
+            amount: best.0,
+        });
         let mixer = self.env.mixer(s);
-        out_items.clear();
-        match self.p.model {
+        // The taint of each output, and of the fee.
+        let (fee_taint, amount_out) = match self.p.model {
             Model::Haircut => {
                 demix.clear();
                 if let (Some(d), Some(_)) = (&self.p.demixed, mixer) {
@@ -292,35 +343,23 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                         *p += o;
                     }
                 } else {
-                    weights.clear();
-                    weights.extend_from_slice(out_vals);
-                    weights.push(fee);
-                    // Value the inputs cannot show (unresolved funding) is
-                    // never tainted; if outputs exceed the known inputs the
+                    // The outputs and the fee last are the weights. Value
+                    // the inputs cannot show (unresolved funding) is never
+                    // tainted; if outputs exceed the known inputs the
                     // outputs are the weights.
-                    apportion(tainted, weights, parts);
+                    out_vals.push(fee);
+                    apportion(tainted, out_vals, parts);
+                    out_vals.pop();
                 }
-                fee_taint = parts[out_vals.len()];
-                for (j, o) in outs.clone().enumerate() {
-                    out_items.push((o, item_of(parts[j], NO_RANGES, hmin, hmax, s)));
-                }
+                let fee_taint = parts[out_vals.len()];
+                (fee_taint, tainted - fee_taint)
             }
-            Model::Poison => {
-                fee_taint = fee;
-                for (j, o) in outs.clone().enumerate() {
-                    out_items.push((o, item_of(out_vals[j], NO_RANGES, hmin, hmax, s)));
-                }
-            }
+            Model::Poison => (fee, out_total),
             Model::Fifo => {
-                fee_taint = fifo_forward(line, out_vals, out_ranges);
-                for (j, o) in outs.clone().enumerate() {
-                    let r = std::mem::take(&mut out_ranges[j]);
-                    let n = ranges_len(&r);
-                    let slot = self.keep_ranges(r);
-                    out_items.push((o, item_of(n, slot, hmin, hmax, s)));
-                }
+                let fee_taint = fifo_forward(line, out_vals, out_ranges);
+                (fee_taint, out_ranges.iter().map(|r| ranges_len(r)).sum())
             }
-        }
+        };
         if fee_taint > 0 {
             self.raw.fees += fee_taint;
             if self.p.flows {
@@ -332,21 +371,36 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 tx: s,
                 kind,
                 amount_in: tainted,
-                amount_out: out_items.iter().map(|(_, it)| it.amount).sum(),
+                amount_out,
             });
         }
-        spenders.clear();
         // (An output without taint, as most of a CoinJoin's are, is not
         // followed: its link is not read.)
-        spenders.extend(out_items.iter().map(|(o, it)| {
-            if it.amount > 0 {
-                g.spender_link(*o)
-            } else {
-                None
+        match self.p.model {
+            Model::Haircut => {
+                for (j, o) in outs.enumerate() {
+                    let item = item_of(parts[j], NO_RANGES, hmin, hmax, s);
+                    self.route(o, item, false);
+                }
             }
-        }));
-        for ((o, item), sp) in out_items.drain(..).zip(spenders.iter()) {
-            self.route_spent(o, item, false, Some(*sp));
+            Model::Poison => {
+                for (j, o) in outs.enumerate() {
+                    let item = item_of(out_vals[j], NO_RANGES, hmin, hmax, s);
+                    self.route(o, item, false);
+                }
+            }
+            Model::Fifo => {
+                out_items.clear();
+                for (j, o) in outs.enumerate() {
+                    let r = std::mem::take(&mut out_ranges[j]);
+                    let n = ranges_len(&r);
+                    let slot = self.keep_ranges(r);
+                    out_items.push((o, item_of(n, slot, hmin, hmax, s)));
+                }
+                for (o, item) in out_items.drain(..) {
+                    self.route(o, item, false);
+                }
+            }
         }
     }
 }
