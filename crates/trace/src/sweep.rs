@@ -63,7 +63,7 @@ impl<T> Marks<T> {
 
     /// Marks `o` with `item`: `o` must be in range and past the last mark
     /// (else this panics).
-    #[inline]
+    #[inline(always)]
     pub fn mark(&mut self, o: u32, item: T) {
         // (Past the range, the bit's index panics.)
         let x = o.checked_sub(self.base).expect("a mark in range");

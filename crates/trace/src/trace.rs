@@ -282,6 +282,7 @@ fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep
 }
 
 impl<G: TxGraph, E: Env> Run<'_, G, E> {
+    #[inline(always)]
     fn end(&mut self, o: u32, item: &Item, reason: EndReason) {
         // Forward items come from the transaction that created them.
         let tx = match self.p.direction {
@@ -319,6 +320,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     }
 
     /// Decides what happens to taint arriving on output `o`.
+    #[inline(always)]
     fn route(&mut self, o: u32, item: Item, is_source: bool) {
         self.route_spent(o, item, is_source, None);
     }
@@ -326,6 +328,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     /// [`Run::route`], with `o`'s spender when the caller looked it up
     /// already (forward: a transaction's outputs' spenders are read
     /// together, so that their cache misses overlap).
+    #[inline(always)]
     fn route_spent(&mut self, o: u32, item: Item, is_source: bool, spender: Option<Option<u32>>) {
         if !self.follow(o, item, is_source, spender) && item.ranges != NO_RANGES {
             self.take_ranges(item.ranges);
@@ -333,6 +336,9 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
     }
 
     /// [`Run::route`]: whether the item was queued (else it ended here).
+    /// (Inlined: an item built field by field and read back whole from
+    /// memory stalls on store forwarding.)
+    #[inline(always)]
     fn follow(
         &mut self,
         o: u32,
@@ -421,6 +427,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         }
     }
 
+    #[inline(always)]
     fn park(&mut self, key: u32, item: Item) {
         let order = match self.p.direction {
             Direction::Forward => key,

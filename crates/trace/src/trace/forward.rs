@@ -377,16 +377,15 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
         // (An output without taint, as most of a CoinJoin's are, is not
         // followed: its link is not read.)
         match self.p.model {
-            Model::Haircut => {
-                for (j, o) in outs.enumerate() {
-                    let item = item_of(parts[j], NO_RANGES, hmin, hmax, s);
-                    self.route(o, item, false);
-                }
-            }
-            Model::Poison => {
-                for (j, o) in outs.enumerate() {
-                    let item = item_of(out_vals[j], NO_RANGES, hmin, hmax, s);
-                    self.route(o, item, false);
+            Model::Haircut | Model::Poison => {
+                let amounts = match self.p.model {
+                    Model::Haircut => &parts[..out_vals.len()],
+                    _ => &out_vals[..],
+                };
+                for (o, &a) in outs.zip(amounts) {
+                    if a > 0 {
+                        self.route(o, item_of(a, NO_RANGES, hmin, hmax, s), false);
+                    }
                 }
             }
             Model::Fifo => {
