@@ -132,6 +132,12 @@ impl Attribution {
             .is_some_and(|k| mask.get(k / 64).is_some_and(|m| m & (1 << (k % 64)) != 0))
     }
 
+    /// A hint that [`Attribution::in_mask`] of `a` is about to be asked.
+    #[inline]
+    pub fn prefetch(&self, a: AddrId) {
+        self.members.prefetch(a.index());
+    }
+
     fn from_parts(acc: HashMap<EntityId, Acc>, used: u64, skipped: u64) -> Attribution {
         let mut by_entity = HashMap::with_capacity(acc.len());
         let mut by_category: BTreeMap<String, Vec<EntityId>> = BTreeMap::new();

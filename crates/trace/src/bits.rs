@@ -72,6 +72,14 @@ impl RankedBits {
         Some(self.rank[w] as usize + (word & (bit - 1)).count_ones() as usize)
     }
 
+    /// A hint that [`RankedBits::index_of`] of `i` is about to be asked:
+    /// fetches its bit word and its rank.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        chainhound_store::prefetch(&self.bits, i / 64);
+        chainhound_store::prefetch(&self.rank, i / 64);
+    }
+
     /// The members, in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.bits.iter().enumerate().flat_map(|(w, &word)| {

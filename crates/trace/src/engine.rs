@@ -791,6 +791,14 @@ impl Env for StoreEnv<'_> {
                 .in_mask(AddrId(self.out_addr[o as usize]), self.stop_mask)
     }
     #[inline]
+    fn prefetch_stops(&self, o: u32) {
+        if self.stop_any {
+            if let Some(&a) = self.out_addr.get(o as usize) {
+                self.e.attr.prefetch(AddrId(a));
+            }
+        }
+    }
+    #[inline]
     fn tx_time(&self, t: u32) -> u32 {
         self.e.tx_time(TxNum(t))
     }

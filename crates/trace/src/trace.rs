@@ -22,6 +22,8 @@ pub(crate) trait Env {
     fn stops(&self, o: u32) -> bool;
     /// Block time of transaction `t`.
     fn tx_time(&self, t: u32) -> u32;
+    /// A hint that [`Env::stops`] of `o` is about to be asked.
+    fn prefetch_stops(&self, _o: u32) {}
     /// The CoinJoin kind of transaction `t`, if it is one.
     fn mixer(&self, t: u32) -> Option<&'static str>;
 }

@@ -149,6 +149,13 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             if ahead {
                 self.ahead.pop_front();
                 real = true;
+                // The next one's outputs were fetched a few visits ago:
+                // now the stop-at bits of their addresses.
+                if let Some(&(_, t)) = self.ahead.front() {
+                    for o in g.outputs(t) {
+                        self.env.prefetch_stops(o);
+                    }
+                }
             }
             while let Some(&Reverse((k, o))) = self.late.peek() {
                 if k >= ins.end {
