@@ -425,7 +425,7 @@ impl Engine {
             .enumerate()
             .map(|(k, e)| u64::from(out_addr[e.output as usize]) << 32 | k as u64)
             .collect();
-        sort_by_high_half(&mut by_addr);
+        crate::radix::sort_by_key(&mut by_addr, |x| x >> 32);
         let mut ents = vec![EntityId(0); raw.ends.len()];
         let mut last: Option<(u32, EntityId)> = None;
         for x in by_addr {
@@ -512,23 +512,19 @@ impl Engine {
         });
         let total = raw.source_value.max(1) as f64;
         // Largest first, then by (entity, reason), which is unique, so the
-        // order is total. Sorted by amount as plain pairs (amount, index);
-        // only runs of equal amounts are then put in (entity, reason)
-        // order.
+        // order is total: two stable radix sorts, by (entity, reason) and
+        // then by amount (most destinations share their amount with
+        // others: single satoshis, equal CoinJoin outputs).
         let mut order: Vec<(u64, u32)> = aggs
             .iter()
             .enumerate()
-            .map(|(k, a)| (u64::MAX - a.amount, k as u32))
+            .map(|(k, a)| (u64::from(a.ent.0) << 8 | a.reason as u64, k as u32))
             .collect();
-        order.sort_unstable();
-        for run in order.chunk_by_mut(|a, b| a.0 == b.0) {
-            if run.len() > 1 {
-                run.sort_unstable_by_key(|&(_, k)| {
-                    let a = &aggs[k as usize];
-                    (a.ent, a.reason as u8)
-                });
-            }
+        crate::radix::sort_by_key(&mut order, |p| p.0);
+        for p in &mut order {
+            p.0 = u64::MAX - aggs[p.1 as usize].amount;
         }
+        crate::radix::sort_by_key(&mut order, |p| p.0);
         let mut destinations: Vec<Destination> = Vec::with_capacity(order.len());
         for (_, k) in order {
             let a = &aggs[k as usize];
@@ -723,32 +719,6 @@ impl Engine {
     }
 }
 
-/// Sorts `v` by the high 32 bits of each element, stably (elements with
-/// equal high halves keep their order): a radix sort in passes of 11 bits,
-/// as many as the largest high half needs.
-fn sort_by_high_half(v: &mut Vec<u64>) {
-    let max = v.iter().map(|x| x >> 32).max().unwrap_or(0);
-    let bits = 64 - max.leading_zeros();
-    let mut tmp = vec![0u64; v.len()];
-    let mut shift = 32;
-    while shift < 32 + bits {
-        let mut counts = [0usize; 2049];
-        for &x in v.iter() {
-            counts[((x >> shift) & 2047) as usize + 1] += 1;
-        }
-        for d in 1..counts.len() {
-            counts[d] += counts[d - 1];
-        }
-        for &x in v.iter() {
-            let d = ((x >> shift) & 2047) as usize;
-            tmp[counts[d]] = x;
-            counts[d] += 1;
-        }
-        std::mem::swap(v, &mut tmp);
-        shift += 11;
-    }
-}
-
 /// [`Engine::tx_time`] for transactions asked for in mostly increasing
 /// order: the block of the previous answer is tried first.
 pub(crate) struct Clock<'a> {
@@ -808,3 +778,4 @@ impl Env for StoreEnv<'_> {
         self.e.coinjoin_kind.get(k).copied()
     }
 }
+

@@ -61,6 +61,7 @@ mod exposure;
 mod frontier;
 mod graph;
 mod paths;
+mod radix;
 mod spec;
 mod sweep;
 pub mod taint;
