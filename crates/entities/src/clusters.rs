@@ -221,6 +221,13 @@ impl Clusters {
         Ok(EntityId(self.row(self.root(a.0))[2]))
     }
 
+    /// A hint that [`Clusters::entity_of`] of `a` is about to be asked:
+    /// starts fetching its row (a no-op for an address not covered).
+    #[inline]
+    pub fn prefetch(&self, a: AddrId) {
+        chainhound_store::prefetch(self.f.addr.as_slice(), a.0 as usize);
+    }
+
     /// Checks that `id` names an entity (is the smallest address of its
     /// cluster).
     pub fn entity(&self, id: u32) -> Result<EntityId> {

@@ -428,7 +428,12 @@ impl Engine {
         crate::radix::sort_by_key(&mut by_addr, |x| x >> 32);
         let mut ents = vec![EntityId(0); raw.ends.len()];
         let mut last: Option<(u32, EntityId)> = None;
-        for x in by_addr {
+        // Rows a few addresses ahead are fetched while one is looked up.
+        const AHEAD: usize = 8;
+        for (k, &x) in by_addr.iter().enumerate() {
+            if let Some(&y) = by_addr.get(k + AHEAD) {
+                self.clusters.prefetch(AddrId((y >> 32) as u32));
+            }
             let a = (x >> 32) as u32;
             let ent = match last {
                 Some((la, e)) if la == a => e,
