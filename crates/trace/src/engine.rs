@@ -122,19 +122,27 @@ impl Engine {
     /// [`Attribution::member_mask`] of `stop`, kept for the next trace
     /// that asks for the same set.
     fn stop_mask(&self, stop: &[EntityId]) -> Arc<Vec<u64>> {
-        let mut kept = self.stop_masks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = kept.iter().position(|(s, _)| s == stop) {
-            // The most recent last.
-            let hit = kept.remove(k);
-            let mask = Arc::clone(&hit.1);
-            kept.push(hit);
-            return mask;
+        let lock = || self.stop_masks.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut kept = lock();
+            if let Some(k) = kept.iter().position(|(s, _)| s == stop) {
+                // The most recent last.
+                let hit = kept.remove(k);
+                let mask = Arc::clone(&hit.1);
+                kept.push(hit);
+                return mask;
+            }
         }
+        // Built outside the lock (other traces go on); two traces asking
+        // for the same new set at once both build it.
         let mask = Arc::new(self.attr.member_mask(stop));
-        if kept.len() >= STOP_MASKS {
-            kept.remove(0);
+        let mut kept = lock();
+        if !kept.iter().any(|(s, _)| s == stop) {
+            if kept.len() >= STOP_MASKS {
+                kept.remove(0);
+            }
+            kept.push((stop.to_vec(), Arc::clone(&mask)));
         }
-        kept.push((stop.to_vec(), Arc::clone(&mask)));
         mask
     }
 

@@ -21,8 +21,10 @@ impl Env for TestEnv {
     fn tx_time(&self, t: u32) -> u32 {
         t
     }
-    fn mixer(&self, _t: u32) -> Option<&'static str> {
-        None
+    /// Every fourth transaction counts as a CoinJoin (its passes are
+    /// recorded).
+    fn mixer(&self, t: u32) -> Option<&'static str> {
+        (t % 4 == 3).then_some("test")
     }
 }
 
@@ -279,11 +281,14 @@ proptest! {
                 p.limits.max_frontier = max_frontier;
             }
             let swept = run(&g, &env, &p, &sources);
-            prop_assert_eq!(summary(&swept), summary(&run_queued(&g, &env, &p, &sources)), "{:?}", model);
+            let queued = run_queued(&g, &env, &p, &sources);
+            prop_assert_eq!(summary(&swept), summary(&queued), "{:?}", model);
+            prop_assert_eq!(&swept.mixers, &queued.mixers, "{:?}", model);
             // Without the flow graph: the same but for the flows.
             p.flows = false;
             let bare = run(&g, &env, &p, &sources);
             prop_assert!(bare.tx_flows.is_empty() && bare.fee_flows.is_empty());
+            prop_assert_eq!(&swept.mixers, &bare.mixers, "{:?}", model);
             let (mut a, mut b) = (summary(&swept), summary(&bare));
             (a.4, a.5, b.4, b.5) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             prop_assert_eq!(a, b);

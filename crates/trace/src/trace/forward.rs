@@ -373,6 +373,15 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 self.raw.fee_flows.push((s, fee_taint));
             }
         }
+        debug_assert_eq!(
+            amount_out,
+            match self.p.model {
+                Model::Haircut => parts[..out_vals.len()].iter().sum::<u64>(),
+                Model::Poison => out_vals.iter().sum(),
+                Model::Fifo => out_ranges.iter().map(|r| ranges_len(r)).sum(),
+            },
+            "the outputs' taint"
+        );
         if let Some(kind) = mixer {
             self.raw.mixers.push(Mix {
                 tx: s,
