@@ -791,4 +791,3 @@ impl Env for StoreEnv<'_> {
         self.e.coinjoin_kind.get(k).copied()
     }
 }
-

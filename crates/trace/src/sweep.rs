@@ -67,7 +67,10 @@ impl<T> Marks<T> {
     pub fn mark(&mut self, o: u32, item: T) {
         // (Past the range, the bit's index panics.)
         let x = o.checked_sub(self.base).expect("a mark in range");
-        assert!(self.last.is_none_or(|l| o > l), "marks in increasing output order");
+        assert!(
+            self.last.is_none_or(|l| o > l),
+            "marks in increasing output order"
+        );
         self.set.push(x as usize);
         self.items.push(item);
         self.last = Some(o);
