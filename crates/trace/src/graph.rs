@@ -35,6 +35,14 @@ pub(crate) trait TxGraph {
     fn tx_of_output(&self, o: u32) -> u32;
     /// Value of output `o`.
     fn value(&self, o: u32) -> u64;
+    /// Value input `i` spends (0 for a coinbase or unresolved funding).
+    #[inline]
+    fn funding_value(&self, i: u32) -> u64 {
+        match self.prevout(i) {
+            Prev::Output(o) => self.value(o),
+            _ => 0,
+        }
+    }
     /// Inputs in the graph (ids are below it).
     fn n_inputs(&self) -> u32;
     /// Outputs in the graph.

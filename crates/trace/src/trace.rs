@@ -655,12 +655,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 continue;
             }
             in_vals.clear();
-            for i in ins.clone() {
-                in_vals.push(match g.prevout(i) {
-                    Prev::Output(o) => g.value(o),
-                    _ => 0,
-                });
-            }
+            in_vals.extend(ins.clone().map(|i| g.funding_value(i)));
             let mut in_items: Vec<Item> = Vec::with_capacity(in_vals.len());
             match self.p.model {
                 Model::Haircut => {

@@ -36,13 +36,18 @@ impl Taken {
         best: (0, u32::MAX),
     };
 
+    /// Whether nothing was taken (no item added).
+    fn is_empty(&self) -> bool {
+        self.best.1 == u32::MAX
+    }
+
     /// Adds `item`, which was on output `prev`.
     #[inline]
     fn add(&mut self, item: &Item, prev: u32) {
         self.hmin = self.hmin.min(item.hmin + 1);
         self.hmax = self.hmax.max(item.hmax + 1);
         self.tainted += item.amount;
-        if item.amount > self.best.0 || self.best.1 == u32::MAX {
+        if item.amount > self.best.0 || self.is_empty() {
             self.best = (item.amount, prev);
         }
     }
@@ -194,7 +199,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     }
                 }
             }
-            if taken.best.1 != u32::MAX {
+            if !taken.is_empty() {
                 self.min_key = ins.end;
                 self.visit_forward(s, &taken, in_total, &items, &mut sc);
             }
@@ -231,13 +236,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                 // (Not stale: the input spends `item.output`.)
                 taken.add(item, item.output);
             }
-            let in_total = g
-                .inputs(s)
-                .map(|i| match g.prevout(i) {
-                    Prev::Output(o) => g.value(o),
-                    _ => 0,
-                })
-                .sum();
+            let in_total = g.inputs(s).map(|i| g.funding_value(i)).sum();
             self.visit_forward(s, &taken, in_total, &items, &mut sc);
         }
     }
@@ -292,10 +291,7 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
             // The input line, with each taken input's ranges at its place.
             let ins = g.inputs(s);
             in_vals.clear();
-            in_vals.extend(ins.clone().map(|i| match g.prevout(i) {
-                Prev::Output(o) => g.value(o),
-                _ => 0,
-            }));
+            in_vals.extend(ins.clone().map(|i| g.funding_value(i)));
             line.clear();
             for (i, item) in items {
                 let k = (*i - ins.start) as usize;
