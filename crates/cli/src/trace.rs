@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context, Result};
 use chainhound_trace::{
     export, Destination, Direction, Engine, EntityInfo, ExposureOptions, Hop, Limits, Model,
-    TraceReport, TraceRequest,
+    SpendShape, TraceReport, TraceRequest,
 };
 use chainhound_types::OutputId;
 use clap::{Args, ValueEnum};
@@ -84,8 +84,10 @@ pub struct TraceArgs {
     /// Outputs taken from an address or entity start.
     #[arg(long, default_value_t = Limits::default().max_sources)]
     pub max_sources: u64,
-    /// Haircut: follow tainted CoinJoin inputs' owner through the mix by
-    /// post-mix consolidation (heuristic; see docs/tracing.md).
+    /// Haircut: inside CoinJoins, give the taint first to the outputs judged
+    /// the tainted inputs' owner's: spent alone or in a post-mix
+    /// consolidation, and reaching an address that also received unmixed
+    /// traced value (heuristic; see docs/tracing.md).
     #[arg(long)]
     pub demix: bool,
     /// Expand the explanation paths of this many destinations (the
@@ -305,6 +307,24 @@ struct MixerJson {
 }
 
 #[derive(Serialize)]
+struct DemixJson {
+    /// The CoinJoin output judged to be the source owner's.
+    output: String,
+    address: String,
+    value_sat: u64,
+    coinjoin_kind: &'static str,
+    /// How it was spent: `alone` or `consolidation`.
+    spent_by: String,
+    shape: &'static str,
+    /// Where the value went: an output at an address that also received
+    /// value wholly traced to the source (`prior`).
+    reached: String,
+    hops: u32,
+    reached_address: String,
+    prior: String,
+}
+
+#[derive(Serialize)]
 struct CutJson {
     limit: &'static str,
     value: u64,
@@ -333,6 +353,10 @@ struct TraceJson {
     cut: Option<CutJson>,
     destinations: Vec<DestJson>,
     mixers: Vec<MixerJson>,
+    /// With `--demix`: the CoinJoin outputs judged to be the source
+    /// owner's, each with its evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demixed: Option<Vec<DemixJson>>,
     /// The explanation tree (chain order): from any destination's `end`,
     /// the edge of the transaction that created it (forward) leads one hop
     /// nearer the source.
@@ -386,6 +410,23 @@ fn trace_json(engine: &Engine, r: &TraceReport) -> TraceJson {
                 time: m.time,
             })
             .collect(),
+        demixed: r.request.demix.then(|| {
+            r.demixed
+                .iter()
+                .map(|j| DemixJson {
+                    output: outpoint(engine, j.output),
+                    address: j.output_address.clone(),
+                    value_sat: j.value,
+                    coinjoin_kind: j.coinjoin_kind,
+                    spent_by: engine.store().txid(j.spent_by).to_string(),
+                    shape: j.shape.name(),
+                    reached: outpoint(engine, j.reached),
+                    hops: j.hops,
+                    reached_address: j.address.clone(),
+                    prior: outpoint(engine, j.prior),
+                })
+                .collect()
+        }),
         tree: r
             .tree
             .iter()
@@ -557,6 +598,18 @@ pub fn trace_text(engine: &Engine, r: &TraceReport, top: usize) -> String {
             btc(tin)
         );
     }
+    if r.request.demix {
+        let _ = writeln!(s, "{}", demix_line(r));
+    } else if !r.mixers.is_empty()
+        && r.request.model == Model::Haircut
+        && r.request.direction == Direction::Forward
+    {
+        let _ = writeln!(
+            s,
+            "  (haircut spreads the taint over every participant of a CoinJoin; --demix \
+             follows the source's owner through them where the evidence allows)"
+        );
+    }
     if let Some(d) = r.destinations.first() {
         let _ = writeln!(s, "\npath to the largest destination:");
         s.push_str(&path_text(&d.path));
@@ -579,4 +632,31 @@ pub(super) fn path_text(hops: &[Hop]) -> String {
         );
     }
     s
+}
+
+/// The `--demix` summary of the text report.
+pub(super) fn demix_line(r: &TraceReport) -> String {
+    if r.demixed.is_empty() {
+        return "demix: no CoinJoin output could be judged the source owner's; \
+                the trace is plain haircut"
+            .to_string();
+    }
+    let alone = r
+        .demixed
+        .iter()
+        .filter(|j| j.shape == SpendShape::Alone)
+        .count();
+    let mut at: Vec<&str> = r.demixed.iter().map(|j| j.address.as_str()).collect();
+    at.sort_unstable();
+    at.dedup();
+    format!(
+        "demix: {} CoinJoin outputs ({} BTC) judged the source owner's ({} spent alone, {} in \
+         post-mix consolidations), each reaching one of {} addresses that also received \
+         unmixed traced value (evidence per output in --format json)",
+        r.demixed.len(),
+        btc(r.demixed.iter().map(|j| j.value).sum()),
+        alone,
+        r.demixed.len() - alone,
+        at.len()
+    )
 }

@@ -18,8 +18,9 @@ use crate::graph::{StoreGraph, TxGraph};
 use crate::spec::{parse_target, TargetSpec};
 use crate::trace::{run, Env, Params, Raw};
 use crate::types::{
-    Cut, Destination, Direction, EndReason, EntityInfo, Exposure, ExposureOptions, Flows, Hop,
-    MixerPass, Model, PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge,
+    Cut, DemixJudgment, Destination, Direction, EndReason, EntityInfo, Exposure, ExposureOptions,
+    Flows, Hop, MixerPass, Model, PathReport, PathRequest, Target, TraceReport, TraceRequest,
+    TreeEdge,
 };
 
 /// The tracing engine over one data directory: owned, `Send + Sync`, cheap
@@ -358,6 +359,7 @@ impl Engine {
         }
         sources.sort_unstable();
         sources.dedup();
+        let demix = req.demix && req.model == Model::Haircut && req.direction == Direction::Forward;
         let stop = self.entities_in(&req.stop_at);
         let stop_mask = self.stop_mask(&stop);
         let g = StoreGraph::new(&self.store);
@@ -376,15 +378,28 @@ impl Engine {
             limits: req.limits,
             record_taint: false,
             demixed: None,
+            collect_whole: demix,
             flows: req.flows,
         };
         let t0 = std::time::Instant::now();
         let mut raw = run(&g, &env, &params, &sources);
-        if req.demix && req.model == Model::Haircut && req.direction == Direction::Forward {
-            let demixed = self.post_mix_consolidations(&g, &env, &raw);
-            if !demixed.is_empty() {
+        let mut judged = Vec::new();
+        if demix {
+            let mixes: Vec<u32> = raw.mixers.iter().map(|m| m.tx).collect();
+            raw.whole.extend_from_slice(&sources);
+            let out_addr = g.cols.out_addr;
+            judged = crate::demix::judge(
+                &g,
+                &env,
+                &mixes,
+                &raw.whole,
+                |o| out_addr[o as usize],
+                |a, cap| self.store.addr_outputs(AddrId(a)).take(cap).count(),
+            );
+            if !judged.is_empty() {
                 let params = Params {
-                    demixed: Some(demixed),
+                    demixed: Some(judged.iter().map(|j| j.output).collect()),
+                    collect_whole: false,
                     ..params
                 };
                 raw = run(&g, &env, &params, &sources);
@@ -392,6 +407,21 @@ impl Engine {
         }
         let core = t0.elapsed();
         let mut report = self.report(&g, req, raw);
+        report.demixed = judged
+            .iter()
+            .map(|j| DemixJudgment {
+                output: OutputId(j.output),
+                output_address: self.address(AddrId(g.cols.out_addr[j.output as usize])),
+                value: g.value(j.output),
+                coinjoin_kind: env.mixer(j.coinjoin).unwrap_or("coinjoin"),
+                spent_by: TxNum(j.spent_by),
+                shape: j.shape,
+                reached: OutputId(j.reached),
+                hops: j.hops,
+                address: self.address(AddrId(g.cols.out_addr[j.reached as usize])),
+                prior: OutputId(j.prior),
+            })
+            .collect();
         tracing::debug!(
             core_ms = core.as_secs_f64() * 1e3,
             report_ms = (t0.elapsed() - core).as_secs_f64() * 1e3,
@@ -597,64 +627,13 @@ impl Engine {
             overlap: raw.overlap,
             unspent,
             mixers,
+            demixed: Vec::new(),
             txs_visited: raw.txs_visited,
             hops_reached: raw.hops_reached,
             cut,
             flows,
             tree,
         }
-    }
-
-    /// Outputs of the CoinJoins a first pass reached that a later
-    /// ordinary transaction spends together with other outputs of those
-    /// CoinJoins and nothing else (pure post-mix consolidation: the owner of
-    /// tainted mix inputs merging its mixed coins).
-    fn post_mix_consolidations(
-        &self,
-        g: &StoreGraph<'_>,
-        env: &StoreEnv<'_>,
-        raw: &Raw,
-    ) -> HashSet<u32> {
-        let mut mixes: Vec<u32> = raw.mixers.iter().map(|m| m.tx).collect();
-        mixes.sort_unstable();
-        mixes.dedup();
-        // The outputs of the CoinJoins, as sorted disjoint ranges: whether
-        // an output is a mixed coin is one search in this short list.
-        let mixed: Vec<std::ops::Range<u32>> = mixes.iter().map(|&c| g.outputs(c)).collect();
-        let is_mixed = |p: u32| {
-            let k = mixed.partition_point(|r| r.end <= p);
-            mixed.get(k).is_some_and(|r| r.contains(&p))
-        };
-        // Whether a spending transaction is a pure post-mix consolidation,
-        // once per transaction.
-        let mut verdict: HashMap<u32, bool> = HashMap::new();
-        let mut out = HashSet::new();
-        for &c in &mixes {
-            for o in g.outputs(c) {
-                let Some(i) = g.spender(o) else { continue };
-                let u = g.tx_of_input(i);
-                let pure = *verdict.entry(u).or_insert_with(|| {
-                    if env.mixer(u).is_some() {
-                        return false;
-                    }
-                    let ins = g.inputs(u);
-                    let n = ins.len();
-                    let mixed_inputs = ins
-                        .filter(|&k| match g.prevout(k) {
-                            crate::graph::Prev::Output(p) => is_mixed(p),
-                            _ => false,
-                        })
-                        .count();
-                    // Only mixed coins, at least two: a pure post-mix
-                    // consolidation.
-                    mixed_inputs >= 2 && mixed_inputs == n
-                });
-                if pure {
-                    out.insert(o);
-                }
-            }
-        }
-        out
     }
 
     /// The explanation path of an end output, in the direction value moved.

@@ -54,6 +54,7 @@
 
 mod attribution;
 mod bits;
+mod demix;
 mod engine;
 mod error;
 pub mod export;
@@ -76,9 +77,10 @@ pub use engine::Engine;
 pub use error::{Result, TraceError};
 pub use spec::{parse_target, TargetSpec};
 pub use types::{
-    CategoryExposure, Cut, Destination, Direction, DirectionExposure, EndReason, EntityInfo,
-    EvidencePath, Exposure, ExposureOptions, FlowEdge, FlowNode, Flows, Hop, Limits, MixerPass,
-    Model, PathReport, PathRequest, Target, TraceReport, TraceRequest, TreeEdge, ValuePath,
+    CategoryExposure, Cut, DemixJudgment, Destination, Direction, DirectionExposure, EndReason,
+    EntityInfo, EvidencePath, Exposure, ExposureOptions, FlowEdge, FlowNode, Flows, Hop, Limits,
+    MixerPass, Model, PathReport, PathRequest, SpendShape, Target, TraceReport, TraceRequest,
+    TreeEdge, ValuePath,
 };
 
 /// Asks the C allocator to keep freed memory for reuse (glibc on Linux;

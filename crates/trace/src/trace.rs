@@ -45,6 +45,9 @@ pub(crate) struct Params {
     /// with such outputs the taint fills them first, by value; only the
     /// excess is spread by haircut over the other outputs and the fee.
     pub demixed: Option<std::collections::HashSet<u32>>,
+    /// Forward haircut only: list in [`Raw::whole`] every output whose
+    /// whole value is taint (the first pass of `--demix` needs them).
+    pub collect_whole: bool,
     /// Record the flows between transactions and into fees
     /// ([`Raw::tx_flows`], [`Raw::fee_flows`]).
     pub flows: bool,
@@ -125,6 +128,9 @@ pub(crate) struct Raw {
     pub tx_flows: Vec<((u32, u32), u64)>,
     /// Fee taint per transaction, sorted by transaction, one entry each.
     pub fee_flows: Vec<(u32, u64)>,
+    /// Outputs of visited transactions whose whole value is taint, in
+    /// visit order (only with [`Params::collect_whole`]).
+    pub whole: Vec<u32>,
 }
 
 struct Run<'g, G: TxGraph, E: Env> {

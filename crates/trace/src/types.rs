@@ -114,9 +114,11 @@ pub struct TraceRequest {
     /// through CoinJoins can end in tens of thousands of dust destinations
     /// with paths of a hundred hops; a screening service may want fewer.
     pub explain: usize,
-    /// Forward haircut only: follow the owner of tainted CoinJoin inputs
-    /// through the mix by post-mix consolidation (a heuristic; off by
-    /// default; `docs/tracing.md`).
+    /// Forward haircut only: inside the CoinJoins the taint reaches, give
+    /// the taint first to the outputs judged to be the tainted inputs'
+    /// owner's, by how they were spent and by where they went
+    /// ([`TraceReport::demixed`]; a heuristic, off by default;
+    /// `docs/tracing.md`).
     pub demix: bool,
     /// Also build the flow graph ([`TraceReport::flows`]: every movement
     /// between transactions, into fees and into endpoints), for GraphML and
@@ -280,6 +282,58 @@ pub struct MixerPass {
     pub time: u32,
 }
 
+/// How a CoinJoin output judged by `--demix` was spent.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SpendShape {
+    /// Alone: the only input of a transaction that is not a CoinJoin.
+    Alone,
+    /// In a post-mix consolidation: a transaction that is not a CoinJoin,
+    /// with at least two inputs, every one an output of a CoinJoin the
+    /// trace reached, and exactly one output.
+    Consolidation,
+}
+
+impl SpendShape {
+    /// Name for display and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SpendShape::Alone => "alone",
+            SpendShape::Consolidation => "consolidation",
+        }
+    }
+}
+
+/// A CoinJoin output that `--demix` judged to belong to the owner of the
+/// tainted inputs, with the two facts behind the judgment (see
+/// `docs/tracing.md`, "CoinJoin demixing").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemixJudgment {
+    /// The CoinJoin output.
+    pub output: OutputId,
+    /// Its address.
+    pub output_address: String,
+    /// Its value.
+    pub value: u64,
+    /// The CoinJoin's detector name.
+    pub coinjoin_kind: &'static str,
+    /// The transaction that spent it, and how (the first fact).
+    pub spent_by: TxNum,
+    /// How `spent_by` spent it.
+    pub shape: SpendShape,
+    /// The second fact: from `spent_by`, through transactions with a single
+    /// input, value reached `reached` (an output of the `hops`-th
+    /// transaction, `spent_by` being the first) at `address`, an address
+    /// that also received `prior`: an output whose whole value the first
+    /// pass traced to the source, with nothing untraced mixed in.
+    pub reached: OutputId,
+    /// Transactions from `spent_by` to `reached`, both counted.
+    pub hops: u32,
+    /// The corroborating address.
+    pub address: String,
+    /// The wholly traced output at `address`.
+    pub prior: OutputId,
+}
+
 /// Which limit cut a trace, and what was left unfollowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cut {
@@ -385,6 +439,10 @@ pub struct TraceReport {
     pub unspent: u64,
     /// CoinJoins passed through, in chain order.
     pub mixers: Vec<MixerPass>,
+    /// With [`TraceRequest::demix`]: the CoinJoin outputs judged to be the
+    /// source owner's, by CoinJoin and output (empty otherwise, or when
+    /// nothing could be judged and the trace is plain haircut).
+    pub demixed: Vec<DemixJudgment>,
     /// Transactions visited.
     pub txs_visited: u64,
     /// Most hops reached.

@@ -355,6 +355,13 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     out_vals.pop();
                 }
                 let fee_taint = parts[out_vals.len()];
+                if self.p.collect_whole {
+                    for (j, (&p, &v)) in parts.iter().zip(out_vals.iter()).enumerate() {
+                        if p == v && v > 0 {
+                            self.raw.whole.push(outs.start + j as u32);
+                        }
+                    }
+                }
                 (fee_taint, tainted - fee_taint)
             }
             Model::Poison => (fee, out_total),
