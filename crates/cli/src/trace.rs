@@ -10,7 +10,6 @@ use chainhound_trace::{
     export, Destination, Direction, Engine, EntityInfo, ExposureOptions, Hop, Limits, Model,
     SpendShape, TraceReport, TraceRequest,
 };
-use chainhound_types::OutputId;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
@@ -357,6 +356,10 @@ struct TraceJson {
     /// owner's, each with its evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     demixed: Option<Vec<DemixJson>>,
+    /// With `--demix`: the judgment ran out of its budget (`--max-txs`
+    /// transactions read); outputs of later CoinJoins were not judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demix_exhausted: Option<bool>,
     /// The explanation tree (chain order): from any destination's `end`,
     /// the edge of the transaction that created it (forward) leads one hop
     /// nearer the source.
@@ -414,36 +417,30 @@ fn trace_json(engine: &Engine, r: &TraceReport) -> TraceJson {
             r.demixed
                 .iter()
                 .map(|j| DemixJson {
-                    output: outpoint(engine, j.output),
+                    output: engine.outpoint(j.output),
                     address: j.output_address.clone(),
                     value_sat: j.value,
                     coinjoin_kind: j.coinjoin_kind,
                     spent_by: engine.store().txid(j.spent_by).to_string(),
                     shape: j.shape.name(),
-                    reached: outpoint(engine, j.reached),
+                    reached: engine.outpoint(j.reached),
                     hops: j.hops,
                     reached_address: j.address.clone(),
-                    prior: outpoint(engine, j.prior),
+                    prior: engine.outpoint(j.prior),
                 })
                 .collect()
         }),
+        demix_exhausted: r.request.demix.then_some(r.demix_exhausted),
         tree: r
             .tree
             .iter()
             .map(|e| TreeJson {
                 txid: engine.store().txid(e.tx).to_string(),
-                from: outpoint(engine, e.from),
+                from: engine.outpoint(e.from),
                 amount_sat: e.amount,
             })
             .collect(),
     }
-}
-
-/// `txid:vout` of a stored output.
-fn outpoint(engine: &Engine, o: OutputId) -> String {
-    let store = engine.store();
-    let out = store.output(o);
-    format!("{}:{}", store.txid(out.tx), out.vout)
 }
 
 fn dest_json(engine: &Engine, d: &Destination) -> DestJson {
@@ -457,7 +454,7 @@ fn dest_json(engine: &Engine, d: &Destination) -> DestJson {
         max_hops: d.max_hops,
         first_time: d.first_time,
         last_time: d.last_time,
-        end: outpoint(engine, d.end),
+        end: engine.outpoint(d.end),
         end_amount_sat: d.end_amount,
         path: hops_json(&d.path),
     }
@@ -636,10 +633,17 @@ pub(super) fn path_text(hops: &[Hop]) -> String {
 
 /// The `--demix` summary of the text report.
 pub(super) fn demix_line(r: &TraceReport) -> String {
+    let cut = if r.demix_exhausted {
+        "; the judgment read --max-txs transactions and stopped: later CoinJoins' outputs \
+         were not judged"
+    } else {
+        ""
+    };
     if r.demixed.is_empty() {
-        return "demix: no CoinJoin output could be judged the source owner's; \
-                the trace is plain haircut"
-            .to_string();
+        return format!(
+            "demix: no CoinJoin output could be judged the source owner's; the trace is plain \
+             haircut{cut}"
+        );
     }
     let alone = r
         .demixed
@@ -652,7 +656,7 @@ pub(super) fn demix_line(r: &TraceReport) -> String {
     format!(
         "demix: {} CoinJoin outputs ({} BTC) judged the source owner's ({} spent alone, {} in \
          post-mix consolidations), each reaching one of {} addresses that also received \
-         unmixed traced value (evidence per output in --format json)",
+         unmixed traced value (evidence per output in --format json){cut}",
         r.demixed.len(),
         btc(r.demixed.iter().map(|j| j.value).sum()),
         alone,

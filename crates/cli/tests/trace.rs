@@ -247,6 +247,10 @@ fn trace_path_exposure_end_to_end() {
     }
     assert!(trace(&["--demix"]).contains(&format!("demix: {} CoinJoin outputs", judged.len())));
     assert!(text.contains("--demix follows"), "{text}");
+    let mut a = vec!["trace", "--demix", "--model", "fifo"];
+    a.extend(from.iter().map(String::as_str));
+    let err = fails(&data, &a);
+    assert!(err.contains("forward haircut traces only"), "{err}");
 
     // Limits: a tiny --max-txs is reported as a cut and still conserves.
     let cut = json(&trace(&["--json", "--max-txs", "50"]));

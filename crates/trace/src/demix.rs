@@ -12,21 +12,22 @@
 //!    output: coins swept to one place, not a payment with change);
 //! 2. **Where it went**: from that transaction, through transactions with a
 //!    single input (so the value stays together), within [`MAX_HOPS`]
-//!    transactions, it reaches an address that also received an output
-//!    whose whole value the first pass traced to the source — value that
-//!    never met untraced value, such as the source owner's own addresses
-//!    or their deposit account at an exchange — and that is specific to
-//!    that owner: at least one in [`SPECIFIC`] of everything the address
-//!    ever received was wholly traced. A shared service address (a
-//!    coordinator's fee address, a hot wallet) receives from everyone and
-//!    corroborates nothing.
+//!    transactions, it reaches an address that also received *unmixed
+//!    traced value* — an output the first pass traced wholly, through no
+//!    CoinJoin, from the source ([`crate::trace::Raw::whole`]): the source
+//!    owner's own addresses, or their deposit account at an exchange — and
+//!    that is specific to that owner: at least one in [`SPECIFIC`] of the
+//!    outputs that ever paid the address was such value. A shared service
+//!    address (a coordinator's fee address, a hot wallet) receives from
+//!    everyone and corroborates nothing. Unmixed value cannot descend from
+//!    the judged coin, so the evidence is never circular.
 //!
 //! Other participants of a mix spend their coins the same ways; they are
 //! told apart by the second fact, which is how an analyst links mixed and
 //! unmixed flows of one actor (a reused deposit address). Nothing here
 //! changes amounts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use crate::graph::{Prev, TxGraph};
@@ -38,12 +39,15 @@ use crate::types::SpendShape;
 pub(crate) const MAX_HOPS: u32 = 6;
 
 /// An address corroborates when at most this many outputs paid it per
-/// wholly traced one (see the module's second fact).
+/// unmixed traced one (see the module's second fact).
 pub(crate) const SPECIFIC: usize = 4;
 
 /// Transactions read per corroboration search, beyond the spending one (a
 /// fan-out of single-input transactions is cut there).
 const MAX_VISITS: usize = 256;
+
+/// Outputs looked at per corroboration search.
+const MAX_SCAN: usize = 4_096;
 
 /// One judged output, in graph numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,30 +60,40 @@ pub(crate) struct Judgment {
     pub reached: u32,
     /// Transactions from `spent_by` to `reached`'s, both counted.
     pub hops: u32,
-    /// The wholly traced output at the same address.
+    /// The lowest unmixed traced output at the same address.
     pub prior: u32,
 }
 
+/// What [`judge`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Judged {
+    /// By CoinJoin and output.
+    pub judgments: Vec<Judgment>,
+    /// The budget of transactions ran out: outputs of later CoinJoins were
+    /// not judged.
+    pub exhausted: bool,
+}
+
 /// The judgments over the outputs of `mixes` (the CoinJoins the first pass
-/// reached), by CoinJoin and output. `whole` lists the outputs whose whole
-/// value the first pass traced (the sources among them); `addr` gives an
-/// output's address, and `receipts(a, n)` the number of outputs that ever
-/// paid address `a`, counted up to `n`.
+/// reached). `whole` holds the unmixed traced outputs of the first pass
+/// ([`crate::trace::Raw::whole`]); `addr` gives an output's address, and
+/// `receipts(a, n)` the number of outputs that ever paid address `a`,
+/// counted up to `n`. At most `budget` transactions are read.
 pub(crate) fn judge<G: TxGraph, E: Env>(
     g: &G,
     env: &E,
     mixes: &[u32],
-    whole: &[u32],
+    whole: &HashSet<u32>,
     addr: impl Fn(u32) -> u32,
     receipts: impl Fn(u32, usize) -> usize,
-) -> Vec<Judgment> {
+    budget: u64,
+) -> Judged {
     let mut mixes = mixes.to_vec();
     mixes.sort_unstable();
     mixes.dedup();
-    // Per address: its lowest wholly traced output and how many it got.
-    let mut whole = whole.to_vec();
+    // Per address: its lowest unmixed traced output and how many it got.
+    let mut whole: Vec<u32> = whole.iter().copied().collect();
     whole.sort_unstable();
-    whole.dedup();
     let mut prior: HashMap<u32, (u32, usize)> = HashMap::with_capacity(whole.len());
     for &o in &whole {
         prior.entry(addr(o)).or_insert((o, 0)).1 += 1;
@@ -92,17 +106,23 @@ pub(crate) fn judge<G: TxGraph, E: Env>(
         specific: HashMap::new(),
         addr,
         receipts,
+        budget,
     };
     // Per spending transaction: its shape's verdict and the evidence.
     let mut memo: HashMap<u32, Option<(SpendShape, u32, u32)>> = HashMap::new();
-    let mut out = Vec::new();
+    let mut out = Judged::default();
     for &c in &mixes {
         for o in g.outputs(c) {
             let Some(i) = g.spender(o) else { continue };
             let u = g.tx_of_input(i);
             let verdict = match memo.get(&u) {
                 Some(v) => *v,
+                None if j.budget == 0 => {
+                    out.exhausted = true;
+                    return out;
+                }
                 None => {
+                    j.budget -= 1;
                     let v = j.shape(u).and_then(|shape| {
                         let (reached, hops) = j.corroborate(u)?;
                         Some((shape, reached, hops))
@@ -112,7 +132,7 @@ pub(crate) fn judge<G: TxGraph, E: Env>(
                 }
             };
             if let Some((shape, reached, hops)) = verdict {
-                out.push(Judgment {
+                out.judgments.push(Judgment {
                     output: o,
                     coinjoin: c,
                     spent_by: u,
@@ -132,12 +152,14 @@ struct Judge<'a, G, E, A, R> {
     env: &'a E,
     /// Outputs of the reached CoinJoins: sorted, disjoint ranges.
     mixed: Vec<Range<u32>>,
-    /// Address → the lowest wholly traced output it received, and how many.
+    /// Address → the lowest unmixed traced output it received, and how many.
     prior: HashMap<u32, (u32, usize)>,
     /// Whether an address of `prior` is specific (asked once each).
     specific: HashMap<u32, bool>,
     addr: A,
     receipts: R,
+    /// Transactions left to read.
+    budget: u64,
 }
 
 impl<G, E, A, R> Judge<'_, G, E, A, R>
@@ -168,24 +190,31 @@ where
         (pure && g.outputs(u).len() == 1).then_some(SpendShape::Consolidation)
     }
 
-    /// The second fact: the first output at an address with a wholly
-    /// traced output, breadth first from `u` through single-input
-    /// transactions that are not CoinJoins, and the transactions to it.
+    /// The second fact: the first output at a corroborating address,
+    /// breadth first from `u` through single-input transactions that are
+    /// not CoinJoins, and the transactions to it (`u` the first).
     fn corroborate(&mut self, u: u32) -> Option<(u32, u32)> {
         let g = self.g;
         let mut level = vec![u];
         let mut next = Vec::new();
-        let mut visits = 0;
+        let (mut visits, mut scanned) = (0, 0);
         for hop in 1..=MAX_HOPS {
             for &t in &level {
                 for o in g.outputs(t) {
+                    if scanned == MAX_SCAN {
+                        return None;
+                    }
+                    scanned += 1;
                     if self.corroborates((self.addr)(o)) {
                         return Some((o, hop));
                     }
+                    if hop == MAX_HOPS || visits == MAX_VISITS || self.budget == 0 {
+                        continue;
+                    }
                     let Some(i) = g.spender(o) else { continue };
                     let v = g.tx_of_input(i);
-                    if visits < MAX_VISITS && g.inputs(v).len() == 1 && self.env.mixer(v).is_none()
-                    {
+                    self.budget -= 1;
+                    if g.inputs(v).len() == 1 && self.env.mixer(v).is_none() {
                         visits += 1;
                         next.push(v);
                     }
@@ -200,7 +229,7 @@ where
         None
     }
 
-    /// Whether address `a` received wholly traced value and is specific.
+    /// Whether address `a` received unmixed traced value and is specific.
     fn corroborates(&mut self, a: u32) -> bool {
         let Some(&(_, n)) = self.prior.get(&a) else {
             return false;
@@ -261,13 +290,18 @@ mod tests {
     /// [`judge`] over the world's CoinJoin, outputs 0–2 wholly traced,
     /// receipts counted in `g`.
     fn judged(g: &MemGraph, env: &Mixes, addr: impl Fn(u32) -> u32) -> Vec<Judgment> {
+        judged_within(g, env, addr, u64::MAX).judgments
+    }
+
+    fn judged_within(g: &MemGraph, env: &Mixes, addr: impl Fn(u32) -> u32, budget: u64) -> Judged {
         let receipts = |a: u32, cap: usize| {
             (0..g.n_outputs())
                 .filter(|&o| addr(o) == a)
                 .take(cap)
                 .count()
         };
-        judge(g, env, &[3], &[0, 1, 2], &addr, receipts)
+        let whole = HashSet::from([0, 1, 2]);
+        judge(g, env, &[3], &whole, &addr, receipts, budget)
     }
 
     fn run(g: &MemGraph, env: &Mixes, addr: impl Fn(u32) -> u32) -> Vec<(u32, SpendShape, u32)> {
@@ -361,17 +395,23 @@ mod tests {
 
     #[test]
     fn remixes_and_long_or_merging_ways_do_not_count() {
+        // Output 4 alone into a CoinJoin (tx 4) that pays address 100:
+        // a remix is no spend of the owner's.
         let (g, mut env) = world(|g| {
-            // Output 4 remixed (tx 4 is a CoinJoin).
-            g.push(&[Prev::Output(4), Prev::Coinbase], &[700]); // 8
-                                                                // Output 5 alone, then MAX_HOPS single-input hops (txs 5..).
-            let mut o = g.push(&[Prev::Output(5)], &[480]);
+            g.push(&[Prev::Output(4)], &[480]); // tx 4: output 8
+        });
+        let to_deposit = |o: u32| if o == 8 { 100 } else { addr(o) };
+        assert_eq!(run(&g, &env, to_deposit), vec![(4, SpendShape::Alone, 1)]);
+        env.0.push(4);
+        assert!(run(&g, &env, to_deposit).is_empty());
+        // Output 5 alone, then MAX_HOPS single-input hops (txs 4..).
+        let (g, env) = world(|g| {
+            let mut t = g.push(&[Prev::Output(5)], &[480]);
             for _ in 0..MAX_HOPS {
-                let prev = g.outputs(o).start;
-                o = g.push(&[Prev::Output(prev)], &[470]);
+                let prev = g.outputs(t).start;
+                t = g.push(&[Prev::Output(prev)], &[470]);
             }
         });
-        env.0.push(4);
         let last = g.outputs(g.first_in.len() as u32 - 2).start;
         // The deposit at the end is one transaction too far.
         let far = |o: u32| if o == last { 100 } else { addr(o) };
@@ -380,11 +420,37 @@ mod tests {
         let near = |o: u32| if o == last - 1 { 100 } else { addr(o) };
         assert_eq!(run(&g, &env, near), vec![(5, SpendShape::Alone, MAX_HOPS)]);
         // A merge with other value on the way breaks the search.
-        let (g2, env2) = world(|g| {
+        let (g, env) = world(|g| {
             g.push(&[Prev::Output(6)], &[480]); // tx 4: output 8
             g.push(&[Prev::Output(8), Prev::Coinbase], &[900]); // tx 5: 9
         });
         let merged = |o: u32| if o == 9 { 100 } else { addr(o) };
-        assert!(run(&g2, &env2, merged).is_empty());
+        assert!(run(&g, &env, merged).is_empty());
+        // A CoinJoin on the way too.
+        let (g, mut env) = world(|g| {
+            g.push(&[Prev::Output(6)], &[480]); // tx 4: output 8
+            g.push(&[Prev::Output(8)], &[470]); // tx 5: output 9
+        });
+        let via = |o: u32| if o == 9 { 100 } else { addr(o) };
+        assert_eq!(run(&g, &env, via), vec![(6, SpendShape::Alone, 2)]);
+        env.0.push(5);
+        assert!(run(&g, &env, via).is_empty());
+    }
+
+    #[test]
+    fn the_search_stops_at_its_budget() {
+        // Outputs 4 and 5 spent alone, each straight to address 100.
+        let (g, env) = world(|g| {
+            g.push(&[Prev::Output(4)], &[480]); // tx 4: output 8
+            g.push(&[Prev::Output(5)], &[480]); // tx 5: output 9
+        });
+        let at = |o: u32| if o == 8 || o == 9 { 100 } else { addr(o) };
+        let all = judged_within(&g, &env, at, u64::MAX);
+        assert_eq!(all.judgments.len(), 2);
+        assert!(!all.exhausted);
+        // One transaction read: the first spender only.
+        let one = judged_within(&g, &env, at, 1);
+        assert_eq!(one.judgments.len(), 1);
+        assert!(one.exhausted);
     }
 }

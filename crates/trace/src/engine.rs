@@ -231,6 +231,12 @@ impl Engine {
         render(&self.store.addr_key(a), self.net)
     }
 
+    /// `txid:vout` of stored output `o`.
+    pub fn outpoint(&self, o: OutputId) -> String {
+        let out = self.store.output(o);
+        format!("{}:{}", self.store.txid(out.tx), out.vout)
+    }
+
     /// The entity of `a` (an address the clusters do not cover yet is its
     /// own entity).
     #[inline]
@@ -359,7 +365,12 @@ impl Engine {
         }
         sources.sort_unstable();
         sources.dedup();
-        let demix = req.demix && req.model == Model::Haircut && req.direction == Direction::Forward;
+        let demix = req.demix;
+        if demix && (req.model != Model::Haircut || req.direction != Direction::Forward) {
+            return Err(TraceError::BadRequest(
+                "demixing applies to forward haircut traces only".into(),
+            ));
+        }
         let stop = self.entities_in(&req.stop_at);
         let stop_mask = self.stop_mask(&stop);
         let g = StoreGraph::new(&self.store);
@@ -383,10 +394,9 @@ impl Engine {
         };
         let t0 = std::time::Instant::now();
         let mut raw = run(&g, &env, &params, &sources);
-        let mut judged = Vec::new();
+        let mut judged = crate::demix::Judged::default();
         if demix {
             let mixes: Vec<u32> = raw.mixers.iter().map(|m| m.tx).collect();
-            raw.whole.extend_from_slice(&sources);
             let out_addr = g.cols.out_addr;
             judged = crate::demix::judge(
                 &g,
@@ -395,19 +405,26 @@ impl Engine {
                 &raw.whole,
                 |o| out_addr[o as usize],
                 |a, cap| self.store.addr_outputs(AddrId(a)).take(cap).count(),
+                req.limits.max_txs,
             );
-            if !judged.is_empty() {
+            if !judged.judgments.is_empty() {
                 let params = Params {
-                    demixed: Some(judged.iter().map(|j| j.output).collect()),
+                    demixed: Some(judged.judgments.iter().map(|j| j.output).collect()),
                     collect_whole: false,
                     ..params
                 };
                 raw = run(&g, &env, &params, &sources);
+                // Judgments in CoinJoins the second pass no longer reaches
+                // moved no taint: not reported.
+                let reached: HashSet<u32> = raw.mixers.iter().map(|m| m.tx).collect();
+                judged.judgments.retain(|j| reached.contains(&j.coinjoin));
             }
         }
         let core = t0.elapsed();
         let mut report = self.report(&g, req, raw);
+        report.demix_exhausted = judged.exhausted;
         report.demixed = judged
+            .judgments
             .iter()
             .map(|j| DemixJudgment {
                 output: OutputId(j.output),
@@ -628,6 +645,7 @@ impl Engine {
             unspent,
             mixers,
             demixed: Vec::new(),
+            demix_exhausted: false,
             txs_visited: raw.txs_visited,
             hops_reached: raw.hops_reached,
             cut,

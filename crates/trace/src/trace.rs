@@ -45,8 +45,8 @@ pub(crate) struct Params {
     /// with such outputs the taint fills them first, by value; only the
     /// excess is spread by haircut over the other outputs and the fee.
     pub demixed: Option<std::collections::HashSet<u32>>,
-    /// Forward haircut only: list in [`Raw::whole`] every output whose
-    /// whole value is taint (the first pass of `--demix` needs them).
+    /// Forward haircut only: collect [`Raw::whole`] (the first pass of
+    /// `--demix` needs it).
     pub collect_whole: bool,
     /// Record the flows between transactions and into fees
     /// ([`Raw::tx_flows`], [`Raw::fee_flows`]).
@@ -128,9 +128,12 @@ pub(crate) struct Raw {
     pub tx_flows: Vec<((u32, u32), u64)>,
     /// Fee taint per transaction, sorted by transaction, one entry each.
     pub fee_flows: Vec<(u32, u64)>,
-    /// Outputs of visited transactions whose whole value is taint, in
-    /// visit order (only with [`Params::collect_whole`]).
-    pub whole: Vec<u32>,
+    /// Unmixed traced outputs (only with [`Params::collect_whole`]): the
+    /// sources, and the outputs of non-zero value of every visited
+    /// transaction that is not a CoinJoin and spends only outputs listed
+    /// here, each wholly tainted — value that never met untraced value nor
+    /// passed a CoinJoin.
+    pub whole: std::collections::HashSet<u32>,
 }
 
 struct Run<'g, G: TxGraph, E: Env> {
@@ -247,6 +250,9 @@ fn run_as<G: TxGraph, E: Env>(g: &G, env: &E, p: &Params, sources: &[u32], sweep
         ahead: VecDeque::new(),
         late: BinaryHeap::new(),
     };
+    if p.collect_whole {
+        r.raw.whole.extend(r.sources.iter().copied());
+    }
     for k in 0..r.sources.len() {
         let o = r.sources[k];
         let v = g.value(o);

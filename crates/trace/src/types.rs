@@ -324,7 +324,8 @@ pub struct DemixJudgment {
     /// input, value reached `reached` (an output of the `hops`-th
     /// transaction, `spent_by` being the first) at `address`, an address
     /// that also received `prior`: an output whose whole value the first
-    /// pass traced to the source, with nothing untraced mixed in.
+    /// pass traced to the source through no CoinJoin, with nothing
+    /// untraced mixed in (and the lowest such at `address`).
     pub reached: OutputId,
     /// Transactions from `spent_by` to `reached`, both counted.
     pub hops: u32,
@@ -443,6 +444,10 @@ pub struct TraceReport {
     /// source owner's, by CoinJoin and output (empty otherwise, or when
     /// nothing could be judged and the trace is plain haircut).
     pub demixed: Vec<DemixJudgment>,
+    /// With [`TraceRequest::demix`]: the judgment read `limits.max_txs`
+    /// transactions and stopped; outputs of later CoinJoins were not
+    /// judged (their taint is plain haircut).
+    pub demix_exhausted: bool,
     /// Transactions visited.
     pub txs_visited: u64,
     /// Most hops reached.

@@ -152,6 +152,38 @@ fn screening_end_to_end() {
     assert!(lost["error"].as_str().unwrap().contains("interrupted"));
     s.call(&k, "GET", &format!("/v1/traces/{}/result", id + 2), None)
         .problem(409);
+    // a demix job lists each judged CoinJoin output with its evidence; on
+    // a backward trace demix is refused
+    let j3 = s.call(
+        &k,
+        "POST",
+        "/v1/traces",
+        Some(json!({"chain": "bitcoin", "from": theft, "direction": "forward", "max_hops": 100, "demix": true})),
+    );
+    assert_eq!(j3.status, 202, "{}", String::from_utf8_lossy(&j3.body));
+    let id3 = j3.json()["id"].as_u64().unwrap();
+    wait_for("the demix job", || {
+        s.ok(&k, "GET", &format!("/v1/traces/{id3}"), None)["status"] != "running"
+    });
+    let dm = s.ok(&k, "GET", &format!("/v1/traces/{id3}/result"), None);
+    let judged = dm["demixed"].as_array().unwrap();
+    assert!(dm["demixed_count"].as_u64().unwrap() as usize >= judged.len());
+    assert_eq!(dm["demix_exhausted"], false);
+    assert!(!judged.is_empty(), "{dm}");
+    assert!(judged
+        .iter()
+        .all(|j| j["shape"] == "alone" || j["shape"] == "consolidation"));
+    assert!(judged
+        .iter()
+        .all(|j| j["prior"].as_str().unwrap().contains(':')));
+    assert!(res["demixed"].as_array().unwrap().is_empty());
+    s.call(
+        &k,
+        "POST",
+        "/v1/traces",
+        Some(json!({"chain": "bitcoin", "from": theft, "direction": "backward", "demix": true})),
+    )
+    .problem(422);
     // the policy in force is the documented default
     let p = s.ok(&k, "GET", "/v1/policy", None);
     assert_eq!(p["name"], "chainhound-default");

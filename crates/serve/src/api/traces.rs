@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chainhound_trace::{Direction, Limits, Model, TraceReport, TraceRequest};
+use chainhound_trace::{Direction, Engine, Limits, Model, TraceReport, TraceRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,6 +77,12 @@ pub struct TraceStart {
     #[serde(default)]
     #[schema(minimum = 0)]
     pub min_value_sat: Option<u64>,
+    /// Forward haircut only: inside CoinJoins, give the taint first to the
+    /// outputs judged to be the source owner's, each judgment listed in the
+    /// result with its evidence (a heuristic; default false;
+    /// docs/tracing.md, "CoinJoin demixing").
+    #[serde(default)]
+    pub demix: Option<bool>,
 }
 
 /// A job's state.
@@ -132,6 +138,33 @@ pub struct MixerView {
     pub amount_out_sat: u64,
 }
 
+/// A CoinJoin output a `demix` trace judged to be the source owner's, and
+/// why: how it was spent, and the address it reached that also received
+/// value wholly traced to the source (`prior`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DemixView {
+    /// The CoinJoin output (`txid:vout`).
+    pub output: String,
+    /// Its address.
+    pub address: String,
+    /// Its value.
+    pub value_sat: u64,
+    /// The CoinJoin's detector.
+    pub coinjoin_kind: String,
+    /// The transaction that spent it.
+    pub spent_by: String,
+    /// `alone` or `consolidation`.
+    pub shape: String,
+    /// The output (`txid:vout`) at the corroborating address.
+    pub reached: String,
+    /// Transactions from `spent_by` to `reached`, both counted.
+    pub hops: u32,
+    /// The corroborating address.
+    pub reached_address: String,
+    /// The wholly traced output (`txid:vout`) that address received.
+    pub prior: String,
+}
+
 /// A finished trace.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TraceResult {
@@ -153,6 +186,15 @@ pub struct TraceResult {
     pub unspent_sat: u64,
     /// CoinJoins passed.
     pub mixers: Vec<MixerView>,
+    /// With `demix`: the judged CoinJoin outputs (at most 500), by CoinJoin.
+    #[serde(default)]
+    pub demixed: Vec<DemixView>,
+    /// Judged CoinJoin outputs in all.
+    #[serde(default)]
+    pub demixed_count: usize,
+    /// The judgment ran out of its budget; later CoinJoins were not judged.
+    #[serde(default)]
+    pub demix_exhausted: bool,
     /// Transactions visited.
     pub txs_visited: u64,
     /// Most hops reached.
@@ -230,7 +272,7 @@ fn ppm(part: u64, total: u64) -> u32 {
     }
 }
 
-fn result_view(id: u64, r: &TraceReport) -> TraceResult {
+fn result_view(engine: &Engine, id: u64, r: &TraceReport) -> TraceResult {
     TraceResult {
         id,
         model: r.request.model.name().into(),
@@ -265,6 +307,25 @@ fn result_view(id: u64, r: &TraceReport) -> TraceResult {
                 amount_out_sat: m.amount_out,
             })
             .collect(),
+        demixed: r
+            .demixed
+            .iter()
+            .take(SHOWN_DESTINATIONS)
+            .map(|j| DemixView {
+                output: engine.outpoint(j.output),
+                address: j.output_address.clone(),
+                value_sat: j.value,
+                coinjoin_kind: j.coinjoin_kind.into(),
+                spent_by: engine.store().txid(j.spent_by).to_string(),
+                shape: j.shape.name().into(),
+                reached: engine.outpoint(j.reached),
+                hops: j.hops,
+                reached_address: j.address.clone(),
+                prior: engine.outpoint(j.prior),
+            })
+            .collect(),
+        demixed_count: r.demixed.len(),
+        demix_exhausted: r.demix_exhausted,
         txs_visited: r.txs_visited,
         hops_reached: r.hops_reached,
         cut: r.cut.as_ref().map(|c| {
@@ -344,6 +405,12 @@ pub(crate) async fn start(
     };
     tr.max_hops = Some(max_hops);
     tr.min_value = req.min_value_sat.unwrap_or(0);
+    tr.demix = req.demix.unwrap_or(false);
+    if tr.demix && (tr.model != Model::Haircut || tr.direction != Direction::Forward) {
+        return Err(Problem::invalid(
+            "demix applies to forward haircut traces only",
+        ));
+    }
     // The result shows the largest destinations only: expand just their
     // paths (a trace through CoinJoins ends in tens of thousands).
     tr.explain = SHOWN_DESTINATIONS;
@@ -399,7 +466,7 @@ pub(crate) async fn start(
         let out: Result<TraceResult, String> = match view2.engine() {
             Some(e) => e
                 .trace(&tr)
-                .map(|r| result_view(id, &r))
+                .map(|r| result_view(&e, id, &r))
                 .map_err(|e| e.to_string()),
             None => Err("the tracing engine went away".into()),
         };

@@ -355,10 +355,18 @@ impl<G: TxGraph, E: Env> Run<'_, G, E> {
                     out_vals.pop();
                 }
                 let fee_taint = parts[out_vals.len()];
-                if self.p.collect_whole {
-                    for (j, (&p, &v)) in parts.iter().zip(out_vals.iter()).enumerate() {
-                        if p == v && v > 0 {
-                            self.raw.whole.push(outs.start + j as u32);
+                // Unmixed traced value: every input wholly tainted (then
+                // each output's part is its value) and itself unmixed.
+                if self.p.collect_whole
+                    && mixer.is_none()
+                    && tainted == in_total
+                    && g.inputs(s).all(
+                        |k| matches!(g.prevout(k), Prev::Output(p) if self.raw.whole.contains(&p)),
+                    )
+                {
+                    for (o, &v) in outs.clone().zip(out_vals.iter()) {
+                        if v > 0 {
+                            self.raw.whole.insert(o);
                         }
                     }
                 }
