@@ -466,7 +466,7 @@ pub(crate) async fn start(
         let out: Result<TraceResult, String> = match view2.engine() {
             Some(e) => e
                 .trace(&tr)
-                .map(|r| result_view(&e, id, &r))
+                .map(|r| result_view(e, id, &r))
                 .map_err(|e| e.to_string()),
             None => Err("the tracing engine went away".into()),
         };
