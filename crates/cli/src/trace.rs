@@ -312,11 +312,12 @@ struct DemixJson {
     address: String,
     value_sat: u64,
     coinjoin_kind: &'static str,
-    /// How it was spent: `alone` or `consolidation`.
+    /// The transaction that spent it.
     spent_by: String,
+    /// How it was spent: `alone` or `consolidation`.
     shape: &'static str,
     /// Where the value went: an output at an address that also received
-    /// value wholly traced to the source (`prior`).
+    /// unmixed traced value (`prior`).
     reached: String,
     hops: u32,
     reached_address: String,
